@@ -1,0 +1,53 @@
+//! Kubernetes startup, liveness and readiness probes for [axum] services, generated at compile
+//! time from attributes.
+//!
+//! ```ignore
+//! use health_axum::prelude::*;
+//!
+//! #[derive(Clone, HealthState)]
+//! #[health(checks(database))]
+//! struct AppState {
+//!     db: sqlx::PgPool,
+//!     #[health(lifecycle)]
+//!     lifecycle: Lifecycle,
+//! }
+//!
+//! #[health_check(name = "database", timeout_ms = 500, critical)]
+//! async fn database(state: &AppState) -> Result<(), sqlx::Error> {
+//!     sqlx::query("SELECT 1").execute(&state.db).await.map(|_| ())
+//! }
+//!
+//! let app = Router::new().merge(AppState::health_router()).with_state(state.clone());
+//! health_axum::serve(listener, app, state).await?;
+//! ```
+//!
+//! One dependency and one `use` suffice: this crate re-exports the macros (`health-macros`) and
+//! the runtime (`health-core`). See the repository's README for the HTTP contract and the
+//! semantics of each probe.
+
+mod response;
+mod router;
+mod serve;
+
+pub use health_core::{
+    aggregate, async_trait, evaluate, run_check, run_checks, AsLifecycle, BoxFuture, CheckFn,
+    CheckOutcome, CheckResult, CheckSpec, HealthCheck, HealthState, IntoCheckOutcome, Lifecycle,
+    Phase, Probe, Probes, Report, Scope, Status, DEFAULT_TIMEOUT_MS,
+};
+pub use health_macros::{health_check, HealthState};
+pub use router::{HealthRouter, HealthRouterExt};
+pub use serve::{serve, Serve, DEFAULT_DRAIN_DELAY, DEFAULT_SHUTDOWN_TIMEOUT};
+
+/// What a service needs in one import: the macros, the state and check types, the router
+/// extension and axum's `Router`.
+pub mod prelude {
+    pub use crate::{
+        async_trait, health_check, CheckOutcome, HealthCheck, HealthRouterExt, HealthState,
+        Lifecycle, Phase, Status,
+    };
+    pub use axum::Router;
+}
+
+/// Paths used by the code the macros generate. Not public API.
+#[doc(hidden)]
+pub use health_core::__private;

@@ -1,0 +1,184 @@
+//! Serving with Kubernetes-friendly graceful shutdown.
+
+use std::future::{Future, IntoFuture};
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use health_core::{HealthState, Lifecycle, Phase};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+/// Default time between the shutdown signal and the moment the server stops accepting: 5 s.
+///
+/// Kubernetes removes a terminating pod from the Service's endpoints at the same time as it sends
+/// SIGTERM; kube-proxies and load balancers take a few seconds to notice. During this delay
+/// readiness answers 503 and requests are still served, so no client sees a refused connection.
+pub const DEFAULT_DRAIN_DELAY: Duration = Duration::from_secs(5);
+
+/// Default bound on finishing in-flight requests once accepting stopped: 10 s.
+///
+/// With the drain delay this makes 15 s, well inside Kubernetes' default
+/// `terminationGracePeriodSeconds` of 30.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves `app` on `listener` until SIGTERM or Ctrl-C (or until the state's lifecycle starts
+/// draining), then shuts down gracefully:
+///
+/// 1. marks the lifecycle started when serving begins (start-up work done before `serve`);
+/// 2. on the signal, readiness turns 503 at once ([`Lifecycle::begin_drain`]), requests are
+///    still accepted and served;
+/// 3. after the [drain delay](Serve::drain_delay) the server stops accepting and lets in-flight
+///    requests finish, for at most the [shutdown timeout](Serve::shutdown_timeout);
+/// 4. the future resolves.
+///
+/// ```ignore
+/// let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;
+/// health_axum::serve(listener, app, state).await?;
+/// // or, with other bounds:
+/// health_axum::serve(listener, app, state)
+///     .drain_delay(Duration::from_secs(10))
+///     .shutdown_timeout(Duration::from_secs(20))
+///     .await?;
+/// ```
+pub fn serve<S: HealthState>(listener: TcpListener, app: Router, state: S) -> Serve {
+    Serve {
+        listener,
+        app,
+        lifecycle: state.lifecycle().clone(),
+        drain_delay: DEFAULT_DRAIN_DELAY,
+        shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+    }
+}
+
+/// A server being configured; `.await` it to run. Created by [`serve`].
+#[must_use = "a server does nothing until it is `.await`ed"]
+pub struct Serve {
+    listener: TcpListener,
+    app: Router,
+    lifecycle: Lifecycle,
+    drain_delay: Duration,
+    shutdown_timeout: Duration,
+}
+
+impl std::fmt::Debug for Serve {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Serve")
+            .field("listener", &self.listener)
+            .field("lifecycle", &self.lifecycle)
+            .field("drain_delay", &self.drain_delay)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Serve {
+    /// How long to keep accepting (with readiness 503) after the shutdown signal;
+    /// default [`DEFAULT_DRAIN_DELAY`].
+    pub fn drain_delay(mut self, delay: Duration) -> Self {
+        self.drain_delay = delay;
+        self
+    }
+
+    /// How long in-flight requests may take to finish once accepting stopped;
+    /// default [`DEFAULT_SHUTDOWN_TIMEOUT`]. Connections still open after it are closed.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    async fn run(self) -> io::Result<()> {
+        let Serve {
+            listener,
+            app,
+            lifecycle,
+            drain_delay,
+            shutdown_timeout,
+        } = self;
+        let signal = shutdown_signal()?;
+        let drained = Arc::new(Notify::new());
+        let graceful = {
+            let lifecycle = lifecycle.clone();
+            let drained = Arc::clone(&drained);
+            async move {
+                tokio::select! {
+                    name = signal => tracing::info!(signal = name, "shutdown signal received"),
+                    () = lifecycle.reached(Phase::Draining) => tracing::info!("lifecycle draining"),
+                }
+                lifecycle.begin_drain();
+                tracing::info!(
+                    drain_delay_ms = drain_delay.as_millis() as u64,
+                    "readiness now fails; still serving during the drain delay"
+                );
+                tokio::time::sleep(drain_delay).await;
+                tracing::info!(
+                    shutdown_timeout_ms = shutdown_timeout.as_millis() as u64,
+                    "no longer accepting; finishing in-flight requests"
+                );
+                drained.notify_one();
+            }
+        };
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!(%addr, "serving");
+        }
+        lifecycle.mark_started();
+        let server = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(graceful)
+        .into_future();
+        tokio::select! {
+            result = server => {
+                tracing::info!("server stopped");
+                result
+            }
+            () = async {
+                drained.notified().await;
+                tokio::time::sleep(shutdown_timeout).await;
+            } => {
+                tracing::warn!(
+                    shutdown_timeout_ms = shutdown_timeout.as_millis() as u64,
+                    "in-flight requests did not finish within the shutdown timeout; closing them"
+                );
+                Ok(())
+            }
+        }
+    }
+}
+
+impl IntoFuture for Serve {
+    type Output = io::Result<()>;
+    type IntoFuture = Pin<Box<dyn Future<Output = io::Result<()>> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
+
+/// Resolves with the signal's name on SIGTERM or SIGINT (Ctrl-C). The handlers are installed
+/// before this returns, so a signal arriving from now on is never lost.
+fn shutdown_signal() -> io::Result<impl Future<Output = &'static str>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
+        })
+    }
+}

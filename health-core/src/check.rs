@@ -1,0 +1,49 @@
+//! Checks as values: types that know how to check themselves.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::CheckOutcome;
+
+/// A value that can check itself: a database pool, a client, a path on disk.
+///
+/// Register a state field whose type implements it with a field attribute taking the same
+/// arguments as `#[health_check]`:
+///
+/// ```ignore
+/// #[derive(Clone, HealthState)]
+/// struct AppState {
+///     #[health(check(name = "upstream", timeout_ms = 300, critical))]
+///     upstream: UpstreamClient,
+///     #[health(lifecycle)]
+///     lifecycle: Lifecycle,
+/// }
+/// ```
+///
+/// Timeouts and panic isolation are applied by the runtime: an implementation does not need
+/// its own.
+#[async_trait]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not implement `HealthCheck`, so it cannot be registered with `#[health(check(...))]`",
+    label = "this field's type is not a health check",
+    note = "implement `health_axum::HealthCheck` for `{Self}` (with `#[async_trait]`), or write a `#[health_check]` async fn that checks it and list it in `#[health(checks(...))]`"
+)]
+pub trait HealthCheck: Send + Sync {
+    /// Runs the check once.
+    async fn check(&self) -> CheckOutcome;
+}
+
+#[async_trait]
+impl<T: HealthCheck + ?Sized> HealthCheck for Arc<T> {
+    async fn check(&self) -> CheckOutcome {
+        T::check(self).await
+    }
+}
+
+#[async_trait]
+impl<T: HealthCheck + ?Sized> HealthCheck for Box<T> {
+    async fn check(&self) -> CheckOutcome {
+        T::check(self).await
+    }
+}

@@ -1,0 +1,111 @@
+//! The runtime of the health-probe framework: check specs, concurrent execution with timeouts and
+//! panic isolation, aggregation and the application lifecycle. No HTTP and no macros live here;
+//! `health-axum` serves these reports over HTTP and `health-macros` generates the registry.
+//!
+//! Most users depend on `health-axum` only, which re-exports everything here.
+
+mod check;
+mod lifecycle;
+mod outcome;
+mod run;
+mod spec;
+mod state;
+mod status;
+
+pub use check::HealthCheck;
+pub use lifecycle::{AsLifecycle, Lifecycle, Phase};
+pub use outcome::{CheckOutcome, IntoCheckOutcome};
+pub use run::{aggregate, evaluate, run_check, run_checks, CheckResult, Report, Scope};
+pub use spec::{BoxFuture, CheckFn, CheckSpec, Probe, Probes, DEFAULT_TIMEOUT_MS};
+pub use state::HealthState;
+pub use status::Status;
+
+/// Re-exports `async_trait` so that implementations of [`HealthCheck`] need no extra dependency.
+pub use async_trait::async_trait;
+
+/// Items used by the code the macros generate. Not public API: names here may change in any
+/// release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::{
+        AsLifecycle, BoxFuture, CheckOutcome, CheckSpec, HealthCheck, HealthState,
+        IntoCheckOutcome, Lifecycle, Probe,
+    };
+    pub use std::boxed::Box;
+
+    /// Implemented by `#[health_check]` on a hidden type named like the function, so that
+    /// `#[health(checks(path))]` can find the function's spec through the same path.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` is not a `#[health_check]` function for state `{S}`",
+        label = "not a health check of `{S}`",
+        note = "every path in `#[health(checks(...))]` must name an `async fn` annotated with `#[health_check]` that takes no argument or `&{S}`"
+    )]
+    pub trait RegisteredCheck<S> {
+        /// The check's spec.
+        const SPEC: CheckSpec<S>;
+    }
+
+    /// Whether `names[index]` equals one of the names before it (evaluated at compile time to
+    /// reject duplicate check names).
+    pub const fn name_taken(names: &[&str], index: usize) -> bool {
+        let mut i = 0;
+        while i < index {
+            if str_eq(names[i], names[index]) {
+                return true;
+            }
+            i += 1;
+        }
+        false
+    }
+
+    /// A message assembled at compile time, for `panic!("{}", ..)` in const assertions.
+    pub struct ConstMessage {
+        buf: [u8; 512],
+        len: usize,
+    }
+
+    impl ConstMessage {
+        /// Concatenates `parts`, truncated to the buffer.
+        pub const fn concat(parts: &[&str]) -> ConstMessage {
+            let mut message = ConstMessage {
+                buf: [0; 512],
+                len: 0,
+            };
+            let mut p = 0;
+            while p < parts.len() {
+                let bytes = parts[p].as_bytes();
+                let mut i = 0;
+                while i < bytes.len() && message.len < message.buf.len() {
+                    message.buf[message.len] = bytes[i];
+                    message.len += 1;
+                    i += 1;
+                }
+                p += 1;
+            }
+            message
+        }
+
+        /// The message (or a generic one if truncation split a character).
+        pub const fn as_str(&self) -> &str {
+            match core::str::from_utf8(self.buf.split_at(self.len).0) {
+                Ok(s) => s,
+                Err(_) => "two health checks have the same name",
+            }
+        }
+    }
+
+    const fn str_eq(a: &str, b: &str) -> bool {
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        if a.len() != b.len() {
+            return false;
+        }
+        let mut i = 0;
+        while i < a.len() {
+            if a[i] != b[i] {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+}

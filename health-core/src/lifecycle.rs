@@ -1,0 +1,244 @@
+//! The application's lifecycle: starting -> started -> ready -> draining.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+/// Where the application is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// Start-up work is under way: the startup and readiness probes fail, liveness passes.
+    Starting,
+    /// The application declared itself started; the `startup` checks decide when it is ready.
+    Started,
+    /// Started and every `startup` check passed once: readiness follows the readiness checks.
+    Ready,
+    /// Shutting down: readiness fails so the Service stops routing here, requests are still served.
+    Draining,
+}
+
+impl Phase {
+    /// The lowercase name: `starting`, `started`, `ready` or `draining`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Phase::Starting => "starting",
+            Phase::Started => "started",
+            Phase::Ready => "ready",
+            Phase::Draining => "draining",
+        }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for Phase {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+// The state word: the phase in the low bits, and a latch recording that the application has
+// been ready once (so the startup probe keeps passing while it drains).
+const STARTING: u8 = 0;
+const STARTED: u8 = 1;
+const READY: u8 = 2;
+const DRAINING: u8 = 3;
+const PHASE_MASK: u8 = 0b011;
+const WAS_READY: u8 = 0b100;
+
+struct Inner {
+    state: AtomicU8,
+    changed: Notify,
+}
+
+/// The lifecycle handle of an application: a cheap, cloneable handle to one shared phase.
+///
+/// Clones share the phase, so the copy inside each clone of the app state sees every
+/// transition. Reading the phase is one atomic load.
+///
+/// Transitions only go forward: `starting -> started -> ready -> draining`
+/// (draining may be entered from any phase).
+#[derive(Clone)]
+pub struct Lifecycle {
+    inner: Arc<Inner>,
+}
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Lifecycle::new()
+    }
+}
+
+impl fmt::Debug for Lifecycle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lifecycle")
+            .field("phase", &self.phase())
+            .finish()
+    }
+}
+
+impl Lifecycle {
+    /// A new lifecycle in [`Phase::Starting`].
+    pub fn new() -> Self {
+        Lifecycle {
+            inner: Arc::new(Inner {
+                state: AtomicU8::new(STARTING),
+                changed: Notify::new(),
+            }),
+        }
+    }
+
+    /// The current phase.
+    pub fn phase(&self) -> Phase {
+        match self.inner.state.load(Ordering::Acquire) & PHASE_MASK {
+            STARTING => Phase::Starting,
+            STARTED => Phase::Started,
+            READY => Phase::Ready,
+            _ => Phase::Draining,
+        }
+    }
+
+    /// Whether the application has been ready at least once (it may be draining now).
+    pub fn has_been_ready(&self) -> bool {
+        self.inner.state.load(Ordering::Acquire) & WAS_READY != 0
+    }
+
+    /// Declares start-up work done: `starting -> started`. From then on the startup probe passes
+    /// as soon as every `startup` check passes. Returns whether the phase changed.
+    ///
+    /// `health_axum::serve` calls this when it starts listening.
+    pub fn mark_started(&self) -> bool {
+        self.advance(|s| (s & PHASE_MASK == STARTING).then_some(STARTED))
+    }
+
+    /// `started -> ready`. The probes call this once every `startup` check has passed; call it
+    /// yourself only to skip the startup checks. Returns whether the phase changed.
+    pub fn mark_ready(&self) -> bool {
+        self.advance(|s| (s & PHASE_MASK == STARTED).then_some(READY | WAS_READY))
+    }
+
+    /// Enters [`Phase::Draining`] from any phase: readiness fails from now on.
+    /// Returns whether the phase changed.
+    pub fn begin_drain(&self) -> bool {
+        self.advance(|s| (s & PHASE_MASK != DRAINING).then_some((s & WAS_READY) | DRAINING))
+    }
+
+    /// Whether the application is draining.
+    pub fn is_draining(&self) -> bool {
+        self.phase() == Phase::Draining
+    }
+
+    /// Waits until the phase is `phase` or later in the order starting, started, ready, draining.
+    pub async fn reached(&self, phase: Phase) {
+        let rank = |p: Phase| match p {
+            Phase::Starting => 0,
+            Phase::Started => 1,
+            Phase::Ready => 2,
+            Phase::Draining => 3,
+        };
+        loop {
+            let notified = self.inner.changed.notified();
+            if rank(self.phase()) >= rank(phase) {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    fn advance(&self, step: impl Fn(u8) -> Option<u8>) -> bool {
+        let changed = self
+            .inner
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, &step)
+            .is_ok();
+        if changed {
+            tracing::info!(phase = %self.phase(), "lifecycle phase changed");
+            self.inner.changed.notify_waiters();
+        }
+        changed
+    }
+}
+
+/// Types that can serve as the `#[health(lifecycle)]` field of a health state.
+#[diagnostic::on_unimplemented(
+    message = "`#[health(lifecycle)]` field has type `{Self}`, not `Lifecycle`",
+    label = "expected `Lifecycle` here",
+    note = "declare the field as `#[health(lifecycle)] lifecycle: health_axum::Lifecycle` and create it with `Lifecycle::new()`"
+)]
+pub trait AsLifecycle {
+    /// The lifecycle handle.
+    fn as_lifecycle(&self) -> &Lifecycle;
+}
+
+impl AsLifecycle for Lifecycle {
+    fn as_lifecycle(&self) -> &Lifecycle {
+        self
+    }
+}
+
+impl AsLifecycle for Arc<Lifecycle> {
+    fn as_lifecycle(&self) -> &Lifecycle {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transitions_go_forward_only() {
+        let l = Lifecycle::new();
+        assert_eq!(l.phase(), Phase::Starting);
+        assert!(!l.mark_ready(), "cannot be ready before started");
+        assert!(l.mark_started());
+        assert!(!l.mark_started());
+        assert_eq!(l.phase(), Phase::Started);
+        assert!(!l.has_been_ready());
+        assert!(l.mark_ready());
+        assert!(l.has_been_ready());
+        assert!(l.begin_drain());
+        assert!(!l.begin_drain());
+        assert_eq!(l.phase(), Phase::Draining);
+        assert!(l.has_been_ready(), "draining keeps the ready latch");
+        assert!(!l.mark_started());
+        assert!(!l.mark_ready());
+    }
+
+    #[test]
+    fn clones_share_the_phase() {
+        let a = Lifecycle::new();
+        let b = a.clone();
+        a.mark_started();
+        assert_eq!(b.phase(), Phase::Started);
+    }
+
+    #[test]
+    fn draining_before_ready_does_not_set_the_latch() {
+        let l = Lifecycle::new();
+        l.begin_drain();
+        assert_eq!(l.phase(), Phase::Draining);
+        assert!(!l.has_been_ready());
+    }
+
+    #[tokio::test]
+    async fn reached_wakes_on_transition() {
+        let l = Lifecycle::new();
+        let waiter = tokio::spawn({
+            let l = l.clone();
+            async move { l.reached(Phase::Draining).await }
+        });
+        tokio::task::yield_now().await;
+        l.begin_drain();
+        tokio::time::timeout(std::time::Duration::from_secs(2), waiter)
+            .await
+            .expect("waiter woke")
+            .unwrap();
+    }
+}

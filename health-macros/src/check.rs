@@ -1,0 +1,308 @@
+//! `#[health_check(...)]`: validates an `async fn` and registers it as a check.
+//!
+//! The function is emitted unchanged, so it stays callable (and unit-testable) as written.
+//! Beside it the macro emits a hidden, uninhabited type *with the same name*: types and
+//! functions live in different namespaces, so the pair travels together through `use` and paths,
+//! and `#[health(checks(path))]` reaches the check's spec through
+//! `<path as RegisteredCheck<State>>::SPEC`.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+use syn::{FnArg, ItemFn, ReturnType, Signature, Type};
+
+use crate::args::{parse_meta_list, validate_name, CheckArgs, MetaArg, MetaKind, CHECK_KEYS};
+use crate::ctxt::Ctxt;
+use crate::root::{parse_crate_path, Root};
+
+/// What the signature says: the state type the function borrows (if any) and its return type.
+struct CheckSignature {
+    state: Option<Type>,
+    output: Type,
+}
+
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut cx = Ctxt::default();
+    let func: ItemFn = match syn::parse2(item.clone()) {
+        Ok(func) => func,
+        Err(_) => {
+            cx.error_at(
+                Span::call_site(),
+                "`#[health_check]` goes on an `async fn` that takes no argument or `&State`",
+            );
+            let mut out = item;
+            out.extend(cx.into_compile_errors());
+            return out;
+        }
+    };
+
+    let mut root = None;
+    let valid: Vec<&str> = CHECK_KEYS.iter().copied().chain(["crate"]).collect();
+    let metas = cx.ok(parse_meta_list(args)).unwrap_or_default();
+    let check = CheckArgs::from_meta(metas, &valid, &mut cx, |arg, cx| {
+        if arg.name() == "crate" {
+            root = crate_arg(&arg, cx);
+            Ok(())
+        } else {
+            Err(arg)
+        }
+    });
+    let sig = check_signature(&func.sig, &mut cx);
+
+    let ident = &func.sig.ident;
+    let default_name = ident.unraw().to_string();
+    let name = match &check.name {
+        Some(name) => name.clone(),
+        None => {
+            validate_name(
+                &default_name,
+                ident.span(),
+                "; the name defaults to the function's name: give the check one with `name = \"...\"`",
+                &mut cx,
+            );
+            default_name
+        }
+    };
+    let root = root.unwrap_or_default();
+
+    let registration = match sig {
+        Some(sig) if !cx.has_errors() => register(&func, &root, &name, &check, &sig),
+        _ => fallback(&func, &root, &name),
+    };
+    let errors = cx.into_compile_errors();
+    quote! {
+        #func
+        #registration
+        #errors
+    }
+}
+
+fn crate_arg(arg: &MetaArg, cx: &mut Ctxt) -> Option<Root> {
+    match &arg.kind {
+        MetaKind::Value(expr) => cx.ok(parse_crate_path(expr)),
+        _ => {
+            cx.error_spanned_by(
+                &arg.key,
+                "`crate` takes the path of the crate re-exporting the runtime as a string, e.g. `crate = \"health_core\"`",
+            );
+            None
+        }
+    }
+}
+
+/// Checks everything about the signature that the macro can see; records errors and returns
+/// the parts the expansion needs when the signature is usable.
+fn check_signature(sig: &Signature, cx: &mut Ctxt) -> Option<CheckSignature> {
+    let mut ok = true;
+    let ident = &sig.ident;
+    if let Some(token) = &sig.constness {
+        cx.error_spanned_by(
+            token,
+            "a `#[health_check]` function cannot be `const`; remove `const`",
+        );
+        ok = false;
+    }
+    if sig.asyncness.is_none() {
+        cx.error_spanned_by(
+            sig.fn_token,
+            format!("`#[health_check]` needs an `async fn`: write `async fn {ident}(...)`"),
+        );
+        ok = false;
+    }
+    if let Some(token) = &sig.unsafety {
+        cx.error_spanned_by(
+            token,
+            "a `#[health_check]` function cannot be `unsafe`; keep any unsafe code inside its body",
+        );
+        ok = false;
+    }
+    if let Some(abi) = &sig.abi {
+        cx.error_spanned_by(
+            abi,
+            "a `#[health_check]` function cannot declare an ABI; remove it",
+        );
+        ok = false;
+    }
+    if !sig.generics.params.is_empty() {
+        cx.error_spanned_by(
+            &sig.generics,
+            "a `#[health_check]` function cannot be generic: the registry is built at compile time \
+             for one concrete state; remove the generic parameters and take `&YourState`",
+        );
+        ok = false;
+    } else if let Some(clause) = &sig.generics.where_clause {
+        cx.error_spanned_by(
+            clause,
+            "a `#[health_check]` function cannot have a `where` clause; remove it",
+        );
+        ok = false;
+    }
+    if let Some(variadic) = &sig.variadic {
+        cx.error_spanned_by(variadic, "a `#[health_check]` function cannot be variadic");
+        ok = false;
+    }
+
+    let mut state = None;
+    for (i, input) in sig.inputs.iter().enumerate() {
+        match input {
+            FnArg::Receiver(receiver) => {
+                cx.error_spanned_by(
+                    receiver,
+                    "a `#[health_check]` function cannot take `self`: make it a free function \
+                     outside the `impl` block that takes the state as `state: &YourState`",
+                );
+                ok = false;
+            }
+            FnArg::Typed(_) if i > 0 => {
+                cx.error_spanned_by(
+                    input,
+                    "a `#[health_check]` function takes at most one parameter, the state as \
+                     `&YourState`; remove this one and read what you need from the state",
+                );
+                ok = false;
+            }
+            FnArg::Typed(typed) => match &*typed.ty {
+                Type::Reference(r) if r.mutability.is_some() => {
+                    cx.error_spanned_by(
+                        r.mutability,
+                        "checks run concurrently, so they borrow the state shared: take `&YourState`, \
+                         not `&mut YourState` (use interior mutability for what must change)",
+                    );
+                    ok = false;
+                }
+                Type::Reference(r) if r.lifetime.as_ref().is_some_and(|l| l.ident != "_") => {
+                    cx.error_spanned_by(
+                        &r.lifetime,
+                        "remove the lifetime: a `#[health_check]` function takes the state as `&YourState`",
+                    );
+                    ok = false;
+                }
+                Type::Reference(r) if matches!(&*r.elem, Type::ImplTrait(_)) => {
+                    cx.error_spanned_by(
+                        &r.elem,
+                        "a `#[health_check]` function cannot be generic: take the concrete state, `&YourState`",
+                    );
+                    ok = false;
+                }
+                Type::Reference(r) => state = Some((*r.elem).clone()),
+                Type::ImplTrait(_) => {
+                    cx.error_spanned_by(
+                        &typed.ty,
+                        "a `#[health_check]` function cannot be generic: take the concrete state, `&YourState`",
+                    );
+                    ok = false;
+                }
+                other => {
+                    cx.error_spanned_by(
+                        other,
+                        format!(
+                            "a `#[health_check]` function borrows the state: take `&{}` instead of `{}`",
+                            other.to_token_stream(),
+                            other.to_token_stream()
+                        ),
+                    );
+                    ok = false;
+                }
+            },
+        }
+    }
+
+    let output = match &sig.output {
+        ReturnType::Type(_, ty) => Some((**ty).clone()),
+        ReturnType::Default => {
+            cx.error_spanned_by(
+                ident,
+                "a `#[health_check]` function must return `Result<(), E>` with `E: Display`, or \
+                 `CheckOutcome`: add a return type, e.g. `-> Result<(), std::io::Error>`",
+            );
+            None
+        }
+    };
+    match output {
+        Some(output) if ok => Some(CheckSignature { state, output }),
+        _ => None,
+    }
+}
+
+/// The hidden type that carries the registration, named like the function.
+fn marker(func: &ItemFn) -> TokenStream {
+    let vis = &func.vis;
+    let ident = &func.sig.ident;
+    quote! {
+        #[doc(hidden)]
+        #[doc = "Registry entry of the `#[health_check]` function of the same name."]
+        #[allow(non_camel_case_types, dead_code, unreachable_pub)]
+        #vis enum #ident {}
+    }
+}
+
+fn register(
+    func: &ItemFn,
+    root: &Root,
+    name: &str,
+    check: &CheckArgs,
+    sig: &CheckSignature,
+) -> TokenStream {
+    let p = root.private();
+    let ident = &func.sig.ident;
+    let marker = marker(func);
+    let output_span = sig.output.span();
+    let async_span = func.sig.asyncness.span();
+    let call = match &sig.state {
+        Some(_) => quote!(#ident(state)),
+        None => quote!(#ident()),
+    };
+    // Spanned on the return type: a type that is not a check result is reported there, once.
+    let into = quote_spanned!(output_span=> #p::IntoCheckOutcome::into_outcome(#call.await));
+    let boxed = quote_spanned!(async_span=> #p::Box::pin(async move { #into }));
+    match &sig.state {
+        Some(state) => {
+            let spec = check.spec_expr(root, name, quote!(__health_check_run));
+            quote! {
+                #marker
+                impl #p::RegisteredCheck<#state> for #ident {
+                    const SPEC: #p::CheckSpec<#state> = {
+                        fn __health_check_run(state: &#state) -> #p::BoxFuture<'_, #p::CheckOutcome> {
+                            #boxed
+                        }
+                        #spec
+                    };
+                }
+            }
+        }
+        None => {
+            let spec = check.spec_expr(root, name, quote!(__health_check_run::<S>));
+            quote! {
+                #marker
+                impl<S> #p::RegisteredCheck<S> for #ident {
+                    const SPEC: #p::CheckSpec<S> = {
+                        fn __health_check_run<S>(_: &S) -> #p::BoxFuture<'_, #p::CheckOutcome> {
+                            #boxed
+                        }
+                        #spec
+                    };
+                }
+            }
+        }
+    }
+}
+
+/// On error: still register the function for every state, with a spec that is never run, so a
+/// `#[health(checks(...))]` naming it adds no second error to the first.
+fn fallback(func: &ItemFn, root: &Root, name: &str) -> TokenStream {
+    let p = root.private();
+    let ident = &func.sig.ident;
+    let marker = marker(func);
+    quote! {
+        #marker
+        impl<S> #p::RegisteredCheck<S> for #ident {
+            const SPEC: #p::CheckSpec<S> = {
+                fn __health_check_run<S>(_: &S) -> #p::BoxFuture<'_, #p::CheckOutcome> {
+                    ::core::unreachable!("this check failed to compile")
+                }
+                #p::CheckSpec::new(#name, __health_check_run::<S>)
+            };
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! Code generation for `#[derive(HealthState)]`.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::DeriveInput;
+
+use super::attr::State;
+use crate::root::Root;
+
+pub(crate) fn expand(state: &State) -> TokenStream {
+    let p = state.root.private();
+    let ident = state.ident;
+
+    let fn_entries = state.fn_checks.iter().map(|path| {
+        quote_spanned! {path.span()=>
+            <#path as #p::RegisteredCheck<#ident>>::SPEC
+        }
+    });
+    let field_entries = state.field_checks.iter().map(|check| {
+        let member = &check.member;
+        let ty = check.ty;
+        let call = quote_spanned! {ty.span()=>
+            <#ty as #p::HealthCheck>::check(&state.#member)
+        };
+        let spec = check
+            .args
+            .spec_expr(&state.root, &check.name, quote!(__health_field_check));
+        quote! {{
+            fn __health_field_check(state: &#ident) -> #p::BoxFuture<'_, #p::CheckOutcome> {
+                #call
+            }
+            #spec
+        }}
+    });
+
+    let version = match &state.version {
+        Some(v) => v.to_token_stream(),
+        None => quote! {
+            match ::core::option_env!("CARGO_PKG_VERSION") {
+                ::core::option::Option::Some(version) => version,
+                ::core::option::Option::None => "unknown",
+            }
+        },
+    };
+
+    let lifecycle_ty = state.lifecycle.ty;
+    let lifecycle_member = &state.lifecycle.member;
+    let lifecycle = quote_spanned! {lifecycle_ty.span()=>
+        <#lifecycle_ty as #p::AsLifecycle>::as_lifecycle(&self.#lifecycle_member)
+    };
+
+    let unique_names = unique_names(state);
+
+    quote! {
+        impl #p::HealthState for #ident {
+            const CHECKS: &'static [#p::CheckSpec<Self>] = &[
+                #(#fn_entries,)*
+                #(#field_entries,)*
+            ];
+            const VERSION: &'static str = #version;
+            fn lifecycle(&self) -> &#p::Lifecycle {
+                #lifecycle
+            }
+        }
+        #unique_names
+    }
+}
+
+/// Duplicate names are rejected at compile time. Function checks carry their names in their own
+/// attribute, out of the derive's sight, so the comparison runs in const evaluation; each check's
+/// assertion is spanned on its entry, so the error points at the second of two equal names.
+fn unique_names(state: &State) -> TokenStream {
+    let p = state.root.private();
+    let ident = state.ident;
+    let spans = state
+        .fn_checks
+        .iter()
+        .map(Spanned::span)
+        .chain(state.field_checks.iter().map(|c| c.span));
+    let count = state.fn_checks.len() + state.field_checks.len();
+    let prefix = format!("two health checks of `{ident}` are named \"");
+    let suffix = "\"; give each check a distinct `name = \"...\"`";
+    let asserts = spans.enumerate().skip(1).map(|(index, span)| {
+        quote_spanned! {span=>
+            const _: () = if #p::name_taken(&NAMES, #index) {
+                ::core::panic!("{}", #p::ConstMessage::concat(&[#prefix, NAMES[#index], #suffix]).as_str())
+            };
+        }
+    });
+    if count < 2 {
+        return TokenStream::new();
+    }
+    let indices = 0..count;
+    quote! {
+        const _: () = {
+            const NAMES: [&str; #count] = [
+                #(<#ident as #p::HealthState>::CHECKS[#indices].name(),)*
+            ];
+            #(#asserts)*
+        };
+    }
+}
+
+/// Emitted when the input has errors: an implementation that keeps the rest of the crate
+/// type-checking (so `AppState::health_router()` adds no second error), without checks.
+pub(crate) fn fallback(input: &DeriveInput) -> TokenStream {
+    if !input.generics.params.is_empty() {
+        return TokenStream::new();
+    }
+    let p = Root::default().private();
+    let ident = &input.ident;
+    quote! {
+        impl #p::HealthState for #ident {
+            const CHECKS: &'static [#p::CheckSpec<Self>] = &[];
+            const VERSION: &'static str = "";
+            fn lifecycle(&self) -> &#p::Lifecycle {
+                ::core::unreachable!("#[derive(HealthState)] failed to compile")
+            }
+        }
+    }
+}
