@@ -4,13 +4,17 @@ use std::future::{Future, IntoFuture};
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use health_core::{HealthState, Lifecycle, Phase};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tower_service::Service;
 
 /// Default time between the shutdown signal and the moment the server stops accepting: 5 s.
 ///
@@ -99,10 +103,8 @@ impl Serve {
             shutdown_timeout,
         } = self;
         let signal = shutdown_signal()?;
-        let drained = Arc::new(Notify::new());
-        let graceful = {
+        let drain = {
             let lifecycle = lifecycle.clone();
-            let drained = Arc::clone(&drained);
             async move {
                 tokio::select! {
                     name = signal => tracing::info!(signal = name, "shutdown signal received"),
@@ -114,40 +116,80 @@ impl Serve {
                     "readiness now fails; still serving during the drain delay"
                 );
                 tokio::time::sleep(drain_delay).await;
-                tracing::info!(
-                    shutdown_timeout_ms = shutdown_timeout.as_millis() as u64,
-                    "no longer accepting; finishing in-flight requests"
-                );
-                drained.notify_one();
             }
         };
+        tokio::pin!(drain);
+
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(%addr, "serving");
         }
         lifecycle.mark_started();
-        let server = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(graceful)
-        .into_future();
-        tokio::select! {
-            result = server => {
-                tracing::info!("server stopped");
-                result
-            }
-            () = async {
-                drained.notified().await;
-                tokio::time::sleep(shutdown_timeout).await;
-            } => {
-                tracing::warn!(
-                    shutdown_timeout_ms = shutdown_timeout.as_millis() as u64,
-                    "in-flight requests did not finish within the shutdown timeout; closing them"
-                );
-                Ok(())
+
+        let mut make_service = app.into_make_service_with_connect_info::<SocketAddr>();
+        let graceful = GracefulShutdown::new();
+        let mut connections = JoinSet::new();
+        loop {
+            tokio::select! {
+                () = &mut drain => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, remote)) => {
+                        let _ = stream.set_nodelay(true);
+                        let service = make_service
+                            .call(remote)
+                            .await
+                            .unwrap_or_else(|never| match never {});
+                        let connection = Builder::new(TokioExecutor::new())
+                            .serve_connection_with_upgrades(
+                                TokioIo::new(stream),
+                                TowerToHyperService::new(service),
+                            )
+                            .into_owned();
+                        connections.spawn(graceful.watch(connection));
+                    }
+                    Err(error) => accept_error(error).await,
+                },
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
             }
         }
+
+        // Stop accepting: from here on new connections are refused.
+        drop(listener);
+        tracing::info!(
+            in_flight_connections = connections.len(),
+            shutdown_timeout_ms = shutdown_timeout.as_millis() as u64,
+            "no longer accepting; finishing in-flight requests"
+        );
+        let finished = tokio::time::timeout(shutdown_timeout, async {
+            // Each connection finishes the request it is serving, then closes.
+            graceful.shutdown().await;
+            while connections.join_next().await.is_some() {}
+        })
+        .await;
+        if finished.is_err() {
+            tracing::warn!(
+                open_connections = connections.len(),
+                shutdown_timeout_ms = shutdown_timeout.as_millis() as u64,
+                "requests still in flight after the shutdown timeout; closing their connections"
+            );
+            connections.shutdown().await;
+        }
+        tracing::info!("server stopped");
+        Ok(())
     }
+}
+
+/// Errors from `accept`: a connection that failed before it was accepted is skipped; anything
+/// else (e.g. out of file descriptors) is logged and retried after a pause instead of spinning.
+async fn accept_error(error: io::Error) {
+    use io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        error.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(%error, "accept failed; retrying in 100 ms");
+    tokio::time::sleep(Duration::from_millis(100)).await;
 }
 
 impl IntoFuture for Serve {
