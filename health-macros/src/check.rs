@@ -27,8 +27,9 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let func: ItemFn = match syn::parse2(item.clone()) {
         Ok(func) => func,
         Err(_) => {
+            let span = item.clone().into_iter().next().map_or_else(Span::call_site, |t| t.span());
             cx.error_at(
-                Span::call_site(),
+                span,
                 "`#[health_check]` goes on an `async fn` that takes no argument or `&State`",
             );
             let mut out = item;
@@ -66,8 +67,12 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     };
     let root = root.unwrap_or_default();
 
+    // A `self` receiver means the function sits in an `impl` or trait, where no type can be
+    // declared: emit the function and the error only.
+    let in_impl = func.sig.receiver().is_some();
     let registration = match sig {
         Some(sig) if !cx.has_errors() => register(&func, &root, &name, &check, &sig),
+        _ if in_impl => TokenStream::new(),
         _ => fallback(&func, &root, &name),
     };
     let errors = cx.into_compile_errors();
@@ -253,9 +258,16 @@ fn register(
         Some(_) => quote!(#ident(state)),
         None => quote!(#ident()),
     };
-    // Spanned on the return type: a type that is not a check result is reported there, once.
-    let into = quote_spanned!(output_span=> #p::IntoCheckOutcome::into_outcome(#call.await));
-    let boxed = quote_spanned!(async_span=> #p::Box::pin(async move { #into }));
+    // The conversion is spanned on the return type alone: a type that is not a check result is
+    // reported there, once.
+    let output = quote_spanned!(output_span=> __health_check_output);
+    let into = quote_spanned!(output_span=> #p::IntoCheckOutcome::into_outcome(#output));
+    let boxed = quote_spanned! {async_span=>
+        #p::Box::pin(async move {
+            let #output = #call.await;
+            #into
+        })
+    };
     match &sig.state {
         Some(state) => {
             let spec = check.spec_expr(root, name, quote!(__health_check_run));

@@ -7,6 +7,7 @@ use std::fmt::Display;
 #[derive(Default)]
 pub(crate) struct Ctxt {
     errors: Option<syn::Error>,
+    count: usize,
 }
 
 impl Ctxt {
@@ -22,6 +23,7 @@ impl Ctxt {
 
     /// Records a ready-made error.
     pub(crate) fn push(&mut self, error: syn::Error) {
+        self.count += 1;
         match &mut self.errors {
             Some(errors) => errors.combine(error),
             None => self.errors = Some(error),
@@ -31,6 +33,11 @@ impl Ctxt {
     /// Keeps the value of `result`, or records its error.
     pub(crate) fn ok<T>(&mut self, result: syn::Result<T>) -> Option<T> {
         result.map_err(|e| self.push(e)).ok()
+    }
+
+    /// How many errors were recorded so far.
+    pub(crate) fn count(&self) -> usize {
+        self.count
     }
 
     /// Whether any error was recorded.

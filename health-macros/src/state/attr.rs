@@ -6,7 +6,6 @@ use proc_macro2::Span;
 use quote::ToTokens;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
-use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Expr, Fields, Ident, LitStr, Member, Token, Type};
 
 use crate::args::{
@@ -78,6 +77,7 @@ impl<'a> State<'a> {
 
         let mut lifecycle: Option<(LifecycleField, Ident)> = None;
         let mut field_checks = Vec::new();
+        let errors_before_fields = cx.count();
         for (index, field) in fields.into_iter().flat_map(Fields::iter).enumerate() {
             let member = match &field.ident {
                 Some(ident) => Member::Named(ident.clone()),
@@ -156,7 +156,8 @@ impl<'a> State<'a> {
         let lifecycle = match lifecycle {
             Some((field, _)) => Some(field),
             None => {
-                if fields.is_some() {
+                // A misspelt field attribute (perhaps `lifecycle` itself) was reported already.
+                if fields.is_some() && cx.count() == errors_before_fields {
                     cx.error_spanned_by(
                         &input.ident,
                         "`#[derive(HealthState)]` needs a lifecycle handle: add a field \
@@ -243,9 +244,14 @@ fn container(input: &DeriveInput, cx: &mut Ctxt) -> (Root, Option<LitStr>, Vec<s
                     &meta.key,
                     "`crate` takes the path of the crate re-exporting the runtime as a string, e.g. `crate = \"health_core\"`",
                 ),
-                ("lifecycle" | "check", _) => cx.error_spanned_by(
+                ("lifecycle", _) => cx.error_spanned_by(
                     &meta.key,
-                    format!("`{key}` is a field attribute: put `#[health({key}...)]` on the field it describes"),
+                    "`lifecycle` is a field attribute: put `#[health(lifecycle)]` on the `Lifecycle` field",
+                ),
+                ("check", _) => cx.error_spanned_by(
+                    &meta.key,
+                    "`check` is a field attribute for fields whose type implements `HealthCheck`; \
+                     to list `#[health_check]` functions here, write `checks(...)`",
                 ),
                 _ => cx.error_spanned_by(
                     &meta.key,
@@ -274,15 +280,20 @@ fn field_check<'a>(
     member: &Member,
     cx: &mut Ctxt,
 ) -> Option<FieldCheck<'a>> {
-    let MetaKind::List(tokens) = meta.kind else {
-        cx.error_spanned_by(
-            &meta.key,
-            "`check` takes the same arguments as `#[health_check]` in parentheses, e.g. \
-             `#[health(check(name = \"database\", timeout_ms = 500, critical))]`",
-        );
-        return None;
+    let key_span = meta.key.span();
+    let metas = match meta.kind {
+        MetaKind::List(tokens) => cx.ok(parse_meta_list(tokens))?,
+        // `#[health(check)]`: every argument at its default, named after the field.
+        MetaKind::Flag => Vec::new(),
+        MetaKind::Value(_) => {
+            cx.error_spanned_by(
+                &meta.key,
+                "`check` takes the same arguments as `#[health_check]` in parentheses, e.g. \
+                 `#[health(check(name = \"database\", timeout_ms = 500, critical))]`",
+            );
+            return None;
+        }
     };
-    let metas = cx.ok(parse_meta_list(tokens))?;
     let args = CheckArgs::from_meta(metas, CHECK_KEYS, cx, |arg, _| Err(arg));
     let name = match (&args.name, &field.ident) {
         (Some(name), _) => name.clone(),
@@ -309,6 +320,6 @@ fn field_check<'a>(
         ty: &field.ty,
         name,
         args,
-        span: field.span(),
+        span: field.ident.as_ref().map_or(key_span, Ident::span),
     })
 }

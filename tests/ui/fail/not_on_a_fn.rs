@@ -1,0 +1,6 @@
+use health_axum::prelude::*;
+
+#[health_check]
+struct Database;
+
+fn main() {}
