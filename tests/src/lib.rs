@@ -68,6 +68,31 @@ async fn request_inner(addr: SocketAddr, method: &str, path: &str) -> Response {
     parse(&raw, method == "HEAD")
 }
 
+/// Sends `method path` with a body of type `content_type` on a new connection.
+pub async fn request_with_body(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &[u8],
+) -> Response {
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).await.expect("write");
+        stream.write_all(body).await.expect("write body");
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.expect("read");
+        parse(&raw, false)
+    };
+    tokio::time::timeout(Duration::from_secs(10), exchange)
+        .await
+        .unwrap_or_else(|_| panic!("{method} {path} got no answer within 10 s"))
+}
+
 /// `GET path`.
 pub async fn get(addr: SocketAddr, path: &str) -> Response {
     request(addr, "GET", path).await
@@ -131,4 +156,49 @@ pub async fn spawn(app: axum::Router) -> SocketAddr {
         axum::serve(listener, app).await.expect("serve");
     });
     addr
+}
+
+/// A port that was free a moment ago on 127.0.0.1, for a child process to bind.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("find a free port")
+        .port()
+}
+
+/// Polls `GET path` until it answers `status`, for at most `within`; returns the response or
+/// panics saying what was last seen.
+pub async fn wait_for_status(
+    addr: SocketAddr,
+    path: &str,
+    status: u16,
+    within: Duration,
+) -> Response {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut last = String::from("no answer");
+    loop {
+        if let Ok(Ok(mut stream)) =
+            tokio::time::timeout(Duration::from_secs(1), TcpStream::connect(addr)).await
+        {
+            let head = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+            let mut raw = Vec::new();
+            let exchanged = async {
+                stream.write_all(head.as_bytes()).await?;
+                stream.read_to_end(&mut raw).await
+            };
+            if let Ok(Ok(_)) = tokio::time::timeout(Duration::from_secs(2), exchanged).await {
+                if raw.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let response = parse(&raw, false);
+                    if response.status == status {
+                        return response;
+                    }
+                    last = format!("status {}", response.status);
+                }
+            }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            panic!("GET {path} did not answer {status} within {within:?}; last: {last}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

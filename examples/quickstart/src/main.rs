@@ -1,1 +1,252 @@
-fn main() {}
+//! A small notes service with Kubernetes probes.
+//!
+//! `cargo run -p quickstart` serves on `0.0.0.0:3000` (`PORT` changes the port) with a SQLite
+//! database in `./quickstart.db`, created and migrated at start. Set
+//! `DATABASE_URL=postgres://user:pass@host/db` to use PostgreSQL instead.
+//!
+//! Health checks: `database` (critical, a round-trip), `migrations` (gates the startup probe)
+//! and `pool` (not critical: reports degraded when every connection is busy).
+
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Json;
+use health_axum::prelude::*;
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::Migrator;
+use sqlx::AnyPool;
+use tracing::Level;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The application state: the pool the handlers use, and the lifecycle the probes read.
+#[derive(Clone, HealthState)]
+#[health(checks(database, migrations, pool))]
+struct AppState {
+    db: AnyPool,
+    backend: Backend,
+    #[health(lifecycle)]
+    lifecycle: Lifecycle,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    fn migrator(self) -> &'static Migrator {
+        match self {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+}
+
+/// The database answers a round-trip. Critical: without it no request can be served, so
+/// readiness fails and the Service stops routing here (liveness is unaffected).
+#[health_check(name = "database", timeout_ms = 500, degraded_ms = 100, critical)]
+async fn database(state: &AppState) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1").execute(&state.db).await.map(|_| ())
+}
+
+/// Every migration shipped with this binary is applied. Gates the startup probe only.
+#[health_check(name = "migrations", startup, timeout_ms = 2000)]
+async fn migrations(state: &AppState) -> Result<CheckOutcome, sqlx::Error> {
+    let expected = state.backend.migrator().iter().count() as i64;
+    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(&state.db)
+        .await?;
+    Ok(if applied >= expected {
+        CheckOutcome::healthy()
+    } else {
+        CheckOutcome::unhealthy(format!("{} of {expected} migrations applied", applied))
+    })
+}
+
+/// The pool has a free connection. Not critical: a saturated pool makes the service slow, not
+/// broken, so it degrades instead of failing readiness.
+#[health_check(name = "pool", timeout_ms = 100)]
+async fn pool(state: &AppState) -> CheckOutcome {
+    let size = state.db.size();
+    let idle = state.db.num_idle() as u32;
+    let max = state.db.options().get_max_connections();
+    let outcome = if size >= max && idle == 0 {
+        CheckOutcome::degraded(format!("all {max} connections are in use"))
+    } else {
+        CheckOutcome::healthy()
+    };
+    outcome.with_details(serde_json::json!({ "size": size, "idle": idle, "max": max }))
+}
+
+#[derive(Serialize)]
+struct Note {
+    id: i64,
+    body: String,
+    created_at: String,
+}
+
+#[derive(Deserialize)]
+struct NewNote {
+    body: String,
+}
+
+type ApiError = (StatusCode, Json<serde_json::Value>);
+
+fn api_error(status: StatusCode, message: &str) -> ApiError {
+    (status, Json(serde_json::json!({ "error": message })))
+}
+
+fn db_error(error: sqlx::Error) -> ApiError {
+    tracing::error!(%error, "database error");
+    api_error(StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+}
+
+async fn index(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "service": "quickstart",
+        "version": env!("CARGO_PKG_VERSION"),
+        "backend": state.backend,
+        "endpoints": ["GET /notes", "POST /notes", "GET /notes/{id}", "GET /work?ms=N"],
+    }))
+}
+
+async fn list_notes(State(state): State<AppState>) -> Result<Json<Vec<Note>>, ApiError> {
+    let rows: Vec<(i64, String, String)> =
+        sqlx::query_as("SELECT id, body, created_at FROM notes ORDER BY id DESC LIMIT 100")
+            .fetch_all(&state.db)
+            .await
+            .map_err(db_error)?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|(id, body, created_at)| Note {
+                id,
+                body,
+                created_at,
+            })
+            .collect(),
+    ))
+}
+
+async fn create_note(
+    State(state): State<AppState>,
+    Json(new): Json<NewNote>,
+) -> Result<(StatusCode, Json<Note>), ApiError> {
+    let body = new.body.trim();
+    if body.is_empty() || body.len() > 10_000 {
+        return Err(api_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "body must be 1 to 10000 bytes",
+        ));
+    }
+    let (id, created_at): (i64, String) =
+        sqlx::query_as("INSERT INTO notes (body) VALUES ($1) RETURNING id, created_at")
+            .bind(body)
+            .fetch_one(&state.db)
+            .await
+            .map_err(db_error)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Note {
+            id,
+            body: body.to_string(),
+            created_at,
+        }),
+    ))
+}
+
+async fn get_note(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<Note>, ApiError> {
+    let row: Option<(i64, String, String)> =
+        sqlx::query_as("SELECT id, body, created_at FROM notes WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&state.db)
+            .await
+            .map_err(db_error)?;
+    let (id, body, created_at) =
+        row.ok_or_else(|| api_error(StatusCode::NOT_FOUND, "no such note"))?;
+    Ok(Json(Note {
+        id,
+        body,
+        created_at,
+    }))
+}
+
+#[derive(Deserialize)]
+struct Work {
+    ms: Option<u64>,
+}
+
+/// Simulated slow work (at most 30 s), to watch a graceful shutdown finish a request.
+async fn work(Query(work): Query<Work>) -> Json<serde_json::Value> {
+    let ms = work.ms.unwrap_or(1000).min(30_000);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    Json(serde_json::json!({ "worked_ms": ms }))
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
+    match std::env::var(name) {
+        Ok(value) => value
+            .parse()
+            .map_err(|_| format!("{name}={value:?} is not valid")),
+        Err(_) => Ok(default),
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let level = env_or("LOG_LEVEL", Level::INFO)?;
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .init();
+
+    let url = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "sqlite://quickstart.db?mode=rwc".to_string());
+    let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Backend::Postgres
+    } else if url.starts_with("sqlite:") {
+        Backend::Sqlite
+    } else {
+        return Err("DATABASE_URL must start with postgres://, postgresql:// or sqlite:".into());
+    };
+    let port: u16 = env_or("PORT", 3000)?;
+    let drain_delay = Duration::from_millis(env_or("DRAIN_DELAY_MS", 5000)?);
+
+    sqlx::any::install_default_drivers();
+    let db = AnyPoolOptions::new()
+        .max_connections(5)
+        .acquire_timeout(Duration::from_secs(3))
+        .connect(&url)
+        .await?;
+    tracing::info!(?backend, "connected to the database");
+    backend.migrator().run(&db).await?;
+    tracing::info!("migrations applied");
+
+    let state = AppState {
+        db,
+        backend,
+        lifecycle: Lifecycle::new(),
+    };
+    let app = Router::new()
+        .route("/", get(index))
+        .route("/notes", get(list_notes).post(create_note))
+        .route("/notes/{id}", get(get_note))
+        .route("/work", get(work))
+        .merge(AppState::health_router())
+        .with_state(state.clone());
+
+    let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
+    health_axum::serve(listener, app, state)
+        .drain_delay(drain_delay)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,128 @@
+//! Runs the built example binary as a user would (on a fresh SQLite file, on a free port) and
+//! checks its probes, its API and its graceful shutdown on a real SIGTERM.
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use health_tests::{free_port, get, wait_for_status};
+
+struct Service {
+    child: Child,
+    addr: SocketAddr,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn start() -> Service {
+    let dir = std::env::temp_dir().join(format!(
+        "quickstart-test-{}-{}",
+        std::process::id(),
+        Instant::now().elapsed().as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_quickstart"))
+        .env("PORT", port.to_string())
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/notes.db?mode=rwc", dir.display()),
+        )
+        .env("DRAIN_DELAY_MS", "600")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the quickstart binary");
+    Service {
+        child,
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        dir,
+    }
+}
+
+fn names(body: &serde_json::Value) -> Vec<String> {
+    body["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn probes_answer_as_documented_and_sigterm_drains() {
+    let mut service = start();
+    let addr = service.addr;
+    // The first passing startup probe ran the startup checks; later ones answer from the latch.
+    let startup = wait_for_status(addr, "/health/startup", 200, Duration::from_secs(30))
+        .await
+        .json();
+    assert_eq!(names(&startup), ["migrations"]);
+    assert!(names(&get(addr, "/health/startup").await.json()).is_empty());
+    assert_eq!(startup["version"], "0.3.1", "the service's own version");
+
+    let ready = get(addr, "/health/ready").await;
+    assert_eq!(ready.status, 200);
+    assert_eq!(names(&ready.json()), ["database", "pool"]);
+    assert_eq!(ready.check_status("database").as_deref(), Some("healthy"));
+
+    let live = get(addr, "/health/live").await;
+    assert_eq!(live.status, 200);
+    assert!(
+        names(&live.json()).is_empty(),
+        "liveness checks no dependency"
+    );
+
+    let full = get(addr, "/health").await;
+    assert_eq!(full.status, 200);
+    assert_eq!(names(&full.json()), ["database", "migrations", "pool"]);
+
+    // The API works over the migrated database.
+    let created = health_tests::request_with_body(
+        addr,
+        "POST",
+        "/notes",
+        "application/json",
+        br#"{"body":"remember the milk"}"#,
+    )
+    .await;
+    assert_eq!(created.status, 201);
+    let id = created.json()["id"].as_i64().unwrap();
+    let note = get(addr, &format!("/notes/{id}")).await;
+    assert_eq!(note.json()["body"], "remember the milk");
+    assert_eq!(get(addr, "/notes/999999").await.status, 404);
+
+    // SIGTERM with a slow request in flight.
+    let slow = tokio::spawn(async move { get(addr, "/work?ms=1500").await });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let signalled = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &service.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let ready = wait_for_status(addr, "/health/ready", 503, Duration::from_secs(2)).await;
+    assert!(signalled.elapsed() < Duration::from_millis(500));
+    assert_eq!(ready.json()["phase"], "draining");
+
+    let slow = slow.await.unwrap();
+    assert_eq!(slow.status, 200, "in-flight request completes");
+    assert_eq!(slow.json()["worked_ms"], 1500);
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = service.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the service did not exit");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "exit status {status:?}");
+}
