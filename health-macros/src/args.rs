@@ -1,7 +1,7 @@
 //! Parsing and validation of the check arguments shared by `#[health_check(...)]` and the field
 //! attribute `#[health(check(...))]`: name, timeout_ms, degraded_ms, critical, startup, live, ready.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
@@ -77,24 +77,22 @@ pub(crate) fn parse_meta_list(tokens: TokenStream) -> syn::Result<Vec<MetaArg>> 
     Ok(parsed.into_iter().collect())
 }
 
-/// Rejects a key seen before, recording the first occurrence otherwise.
-pub(crate) struct SeenKeys(HashMap<String, Span>);
+/// Rejects a key seen before.
+pub(crate) struct SeenKeys(HashSet<String>);
 
 impl SeenKeys {
     pub(crate) fn new() -> Self {
-        SeenKeys(HashMap::new())
+        SeenKeys(HashSet::new())
     }
 
     /// Whether this is the first time `key` appears; records an error on a repeat.
     pub(crate) fn first(&mut self, key: &Ident, cx: &mut Ctxt) -> bool {
         let name = key.unraw().to_string();
-        if self.0.contains_key(&name) {
+        let first = self.0.insert(name.clone());
+        if !first {
             cx.error_spanned_by(key, format!("`{name}` is given twice; keep only one"));
-            false
-        } else {
-            self.0.insert(name, key.span());
-            true
         }
+        first
     }
 }
 
@@ -114,7 +112,7 @@ impl CheckArgs {
         args: Vec<MetaArg>,
         valid: &[&str],
         cx: &mut Ctxt,
-        mut other: impl FnMut(MetaArg, &mut Ctxt) -> Result<(), MetaArg>,
+        mut other: impl FnMut(&MetaArg, &mut Ctxt) -> bool,
     ) -> CheckArgs {
         let mut out = CheckArgs {
             name: None,
@@ -160,7 +158,7 @@ impl CheckArgs {
                     }
                 }
                 _ => {
-                    if let Err(arg) = other(arg, cx) {
+                    if !other(&arg, cx) {
                         cx.error_spanned_by(
                             &arg.key,
                             suggest::unknown_key("argument", &arg.name(), valid),

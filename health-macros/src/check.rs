@@ -46,12 +46,11 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let valid: Vec<&str> = CHECK_KEYS.iter().copied().chain(["crate"]).collect();
     let metas = cx.ok(parse_meta_list(args)).unwrap_or_default();
     let check = CheckArgs::from_meta(metas, &valid, &mut cx, |arg, cx| {
-        if arg.name() == "crate" {
-            root = crate_arg(&arg, cx);
-            Ok(())
-        } else {
-            Err(arg)
+        let known = arg.name() == "crate";
+        if known {
+            root = crate_arg(arg, cx);
         }
+        known
     });
     let sig = check_signature(&func.sig, &mut cx);
 

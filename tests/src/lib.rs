@@ -158,6 +158,20 @@ pub async fn spawn(app: axum::Router) -> SocketAddr {
     addr
 }
 
+/// Sends SIGTERM to process `pid` (this process included), as Kubernetes does to a pod's
+/// containers on termination.
+pub fn send_sigterm(pid: u32) {
+    let pid = libc::pid_t::try_from(pid).expect("pid fits pid_t");
+    // SAFETY: kill(2) has no memory-safety preconditions; it only sends a signal.
+    let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
+    assert_eq!(
+        rc,
+        0,
+        "kill({pid}, SIGTERM): {}",
+        std::io::Error::last_os_error()
+    );
+}
+
 /// A port that was free a moment ago on 127.0.0.1, for a child process to bind.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

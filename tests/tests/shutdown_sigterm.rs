@@ -53,11 +53,7 @@ async fn sigterm_drains_then_finishes_in_flight_requests_and_returns() {
     tokio::time::sleep(Duration::from_millis(100)).await;
 
     let signalled = Instant::now();
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &std::process::id().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success());
+    health_tests::send_sigterm(std::process::id());
 
     // Readiness turns 503 at once, while new connections are still accepted and served.
     let mut ready = get(addr, "/health/ready").await;

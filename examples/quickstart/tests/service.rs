@@ -103,11 +103,7 @@ async fn probes_answer_as_documented_and_sigterm_drains() {
     let slow = tokio::spawn(async move { get(addr, "/work?ms=1500").await });
     tokio::time::sleep(Duration::from_millis(150)).await;
     let signalled = Instant::now();
-    let killed = Command::new("kill")
-        .args(["-TERM", &service.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    health_tests::send_sigterm(service.child.id());
     let ready = wait_for_status(addr, "/health/ready", 503, Duration::from_secs(2)).await;
     assert!(signalled.elapsed() < Duration::from_millis(500));
     assert_eq!(ready.json()["phase"], "draining");

@@ -294,7 +294,7 @@ fn field_check<'a>(
             return None;
         }
     };
-    let args = CheckArgs::from_meta(metas, CHECK_KEYS, cx, |arg, _| Err(arg));
+    let args = CheckArgs::from_meta(metas, CHECK_KEYS, cx, |_, _| false);
     let name = match (&args.name, &field.ident) {
         (Some(name), _) => name.clone(),
         (None, Some(ident)) => {
