@@ -167,7 +167,8 @@ pub fn aggregate<'a>(results: impl IntoIterator<Item = &'a CheckResult>) -> Stat
 pub enum Scope {
     /// The checks gating one probe, and that probe's lifecycle rule.
     Probe(Probe),
-    /// Every registered check; passes when the application is ready.
+    /// Every registered check; passes when the application is ready and no critical check is
+    /// unhealthy.
     Full,
 }
 
@@ -216,7 +217,8 @@ fn startup_passed(results: &[CheckResult]) -> bool {
 ///   moves the lifecycle to ready; passes from then on (also while draining).
 /// - live: passes unless a critical `live` check is unhealthy; the lifecycle does not matter.
 /// - ready: fails while starting or draining, else follows the readiness checks (degraded passes).
-/// - full: runs every check; passes when ready would pass.
+/// - full: runs every check; passes when the app is ready and no critical check of any probe
+///   is unhealthy.
 pub async fn evaluate<S: HealthState>(state: &S, scope: Scope) -> Report {
     let lifecycle = state.lifecycle();
     let phase = lifecycle.phase();
