@@ -417,3 +417,56 @@ fn registry_is_built_at_compile_time() {
         ]
     );
 }
+
+/// Sends raw bytes on a new connection and returns the status code of the answer.
+async fn raw_status(addr: std::net::SocketAddr, request: &[u8]) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut raw = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_end(&mut raw),
+    )
+    .await
+    .expect("the server answered and closed");
+    let text = String::from_utf8_lossy(&raw);
+    text.split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {text:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_requests_get_a_4xx_and_the_server_keeps_serving() {
+    let state = new_state();
+    state.lifecycle.mark_started();
+    let addr = app(&state).await;
+    let long_path = format!(
+        "GET /health/ready?{} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        "x".repeat(200_000)
+    );
+    let cases: [(&[u8], &str); 5] = [
+        (b"NOT-HTTP\r\n\r\n", "garbage request line"),
+        (
+            b"BREW /health/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            "unknown method",
+        ),
+        (
+            b"GET /health/ready HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n",
+            "bad header",
+        ),
+        (
+            b"GET /health/%ZZ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            "bad escape",
+        ),
+        (long_path.as_bytes(), "200 KB query string"),
+    ];
+    for (request, what) in cases {
+        let status = raw_status(addr, request).await;
+        assert!((400..500).contains(&status), "{what}: got {status}");
+    }
+    // A query string the probes do not know is ignored, not an error.
+    assert_eq!(get(addr, "/health/ready?foo=bar").await.status, 200);
+    assert_eq!(get(addr, "/health/ready").await.status, 200);
+}
