@@ -233,11 +233,19 @@ fn check_signature(sig: &Signature, cx: &mut Ctxt) -> Option<CheckSignature> {
     }
 }
 
+/// The function's `#[cfg(...)]` attributes: whatever is emitted beside it exists exactly when
+/// it does.
+fn cfgs(func: &ItemFn) -> impl Iterator<Item = &syn::Attribute> {
+    func.attrs.iter().filter(|a| a.path().is_ident("cfg"))
+}
+
 /// The hidden type that carries the registration, named like the function.
 fn marker(func: &ItemFn) -> TokenStream {
     let vis = &func.vis;
     let ident = &func.sig.ident;
+    let cfgs = cfgs(func);
     quote! {
+        #(#cfgs)*
         #[doc(hidden)]
         #[doc = "Registry entry of the `#[health_check]` function of the same name."]
         #[allow(non_camel_case_types, dead_code, unreachable_pub)]
@@ -274,8 +282,10 @@ fn register(
     match &sig.state {
         Some(state) => {
             let spec = check.spec_expr(root, name, quote!(__health_check_run));
+            let cfgs = cfgs(func);
             quote! {
                 #marker
+                #(#cfgs)*
                 impl #p::RegisteredCheck<#state> for #ident {
                     const SPEC: #p::CheckSpec<#state> = {
                         fn __health_check_run(state: &#state) -> #p::BoxFuture<'_, #p::CheckOutcome> {
@@ -288,8 +298,10 @@ fn register(
         }
         None => {
             let spec = check.spec_expr(root, name, quote!(__health_check_run::<S>));
+            let cfgs = cfgs(func);
             quote! {
                 #marker
+                #(#cfgs)*
                 impl<S> #p::RegisteredCheck<S> for #ident {
                     const SPEC: #p::CheckSpec<S> = {
                         fn __health_check_run<S>(_: &S) -> #p::BoxFuture<'_, #p::CheckOutcome> {
@@ -309,8 +321,10 @@ fn fallback(func: &ItemFn, root: &Root, name: &str) -> TokenStream {
     let p = root.private();
     let ident = &func.sig.ident;
     let marker = marker(func);
+    let cfgs = cfgs(func);
     quote! {
         #marker
+        #(#cfgs)*
         impl<S> #p::RegisteredCheck<S> for #ident {
             const SPEC: #p::CheckSpec<S> = {
                 fn __health_check_run<S>(_: &S) -> #p::BoxFuture<'_, #p::CheckOutcome> {

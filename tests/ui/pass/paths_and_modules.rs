@@ -22,6 +22,13 @@ mod checks {
 
 use checks::nested::r#type;
 
+// A check compiled out by `cfg` takes its registration with it.
+#[health_check]
+#[cfg(any())]
+async fn compiled_out() -> Result<(), String> {
+    Ok(())
+}
+
 #[derive(Clone, HealthState)]
 #[health(checks(checks::database, r#type))]
 struct AppState {
