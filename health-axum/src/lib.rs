@@ -30,9 +30,12 @@ mod router;
 mod serve;
 
 pub use health_core::{
-    aggregate, async_trait, evaluate, run_check, run_checks, AsLifecycle, BoxFuture, CheckFn,
-    CheckOutcome, CheckResult, CheckSpec, HealthCheck, HealthState, IntoCheckOutcome, Lifecycle,
-    Phase, Probe, Probes, Report, Scope, Status, DEFAULT_TIMEOUT_MS,
+    aggregate, async_trait, evaluate, latest, refresh, run_check, run_checks, start_scheduler,
+    AsLifecycle, BoxFuture, Breaker, CheckFn, CheckOutcome, CheckReport, CheckResult,
+    CheckSnapshot, CheckSpec, Circuit, Damping, HealthCheck, HealthState, IntoCheckOutcome,
+    Lifecycle, Message, Phase, Probe, Probes, Report, Scheduler, Scope, Status,
+    DEFAULT_FAILURE_THRESHOLD, DEFAULT_INTERVAL_MS, DEFAULT_MAX_BACKOFF_MS,
+    DEFAULT_SUCCESS_THRESHOLD, DEFAULT_TIMEOUT_MS,
 };
 pub use health_macros::{health_check, HealthState};
 pub use router::{HealthRouter, HealthRouterExt};

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use health_core::{CheckResult, Report, Scope};
+use health_core::{CheckReport, Circuit, Report, Scope};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
@@ -58,7 +58,7 @@ impl Serialize for Body<'_> {
     }
 }
 
-struct Checks<'a>(&'a [CheckResult]);
+struct Checks<'a>(&'a [CheckReport]);
 
 impl Serialize for Checks<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -70,18 +70,33 @@ impl Serialize for Checks<'_> {
     }
 }
 
-struct Check<'a>(&'a CheckResult);
+struct Check<'a>(&'a CheckReport);
 
 impl Serialize for Check<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let check = self.0;
+        let raw = check.raw();
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("name", check.name)?;
         map.serialize_entry("status", &check.status)?;
         map.serialize_entry("critical", &check.critical)?;
-        map.serialize_entry("latency_ms", &millis(check.latency))?;
-        if let Some(message) = &check.message {
-            map.serialize_entry("message", message)?;
+        map.serialize_entry("raw_status", &raw.status)?;
+        map.serialize_entry("latency_ms", &millis(raw.latency))?;
+        map.serialize_entry("age_ms", &check.age.as_millis())?;
+        if check.stale {
+            map.serialize_entry("stale", &true)?;
+        }
+        if check.snapshot.consecutive_failures > 0 {
+            map.serialize_entry("consecutive_failures", &check.snapshot.consecutive_failures)?;
+        }
+        if check.circuit != Circuit::Closed {
+            map.serialize_entry("circuit", check.circuit.as_str())?;
+        }
+        if let Circuit::Open { retry_in } = check.circuit {
+            map.serialize_entry("retry_in_ms", &retry_in.as_millis())?;
+        }
+        if let Some(message) = check.message() {
+            map.serialize_entry("message", &format_args!("{message}"))?;
         }
         map.end()
     }

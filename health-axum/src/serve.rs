@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use axum::Router;
-use health_core::{HealthState, Lifecycle, Phase};
+use health_core::{start_scheduler, BoxFuture, HealthState, Lifecycle, Phase, Scheduler};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -29,10 +29,15 @@ pub const DEFAULT_DRAIN_DELAY: Duration = Duration::from_secs(5);
 /// `terminationGracePeriodSeconds` of 30.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The error of a failed start-up task.
+type StartupError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Serves `app` on `listener` until SIGTERM or Ctrl-C (or until the state's lifecycle starts
 /// draining), then shuts down gracefully:
 ///
-/// 1. marks the lifecycle started when serving begins (start-up work done before `serve`);
+/// 1. starts the background scheduler of the state's checks ([`start_scheduler`]) and marks the
+///    lifecycle started when serving begins, or, with [`Serve::startup`], when the start-up work
+///    completes (the probes answer meanwhile: startup 503, liveness 200);
 /// 2. on the signal, readiness turns 503 at once ([`Lifecycle::begin_drain`]), requests are
 ///    still accepted and served;
 /// 3. after the [drain delay](Serve::drain_delay) the server stops accepting and lets in-flight
@@ -53,6 +58,8 @@ pub fn serve<S: HealthState>(listener: TcpListener, app: Router, state: S) -> Se
         listener,
         app,
         lifecycle: state.lifecycle().clone(),
+        scheduler: Box::new(move || start_scheduler(&state)),
+        startup: None,
         drain_delay: DEFAULT_DRAIN_DELAY,
         shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
     }
@@ -64,6 +71,8 @@ pub struct Serve {
     listener: TcpListener,
     app: Router,
     lifecycle: Lifecycle,
+    scheduler: Box<dyn FnOnce() -> Scheduler + Send>,
+    startup: Option<BoxFuture<'static, Result<(), StartupError>>>,
     drain_delay: Duration,
     shutdown_timeout: Duration,
 }
@@ -75,11 +84,33 @@ impl std::fmt::Debug for Serve {
             .field("lifecycle", &self.lifecycle)
             .field("drain_delay", &self.drain_delay)
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("startup", &self.startup.is_some())
             .finish_non_exhaustive()
     }
 }
 
 impl Serve {
+    /// Runs slow start-up work (migrations, cache warm-up) while the server already answers:
+    /// the lifecycle stays `starting` (startup and readiness probes 503, liveness 200) until
+    /// `work` completes, then turns `started`, and the `startup` checks decide when it is ready.
+    ///
+    /// If `work` fails, nothing was ever ready: the server stops at once (no drain delay), and
+    /// `serve` returns the error, so the process exits and Kubernetes restarts it.
+    ///
+    /// ```ignore
+    /// health_axum::serve(listener, app, state.clone())
+    ///     .startup(async move { MIGRATOR.run(&state.db).await })
+    ///     .await?;
+    /// ```
+    pub fn startup<F, E>(mut self, work: F) -> Self
+    where
+        F: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<StartupError>,
+    {
+        self.startup = Some(Box::pin(async move { work.await.map_err(Into::into) }));
+        self
+    }
+
     /// How long to keep accepting (with readiness 503) after the shutdown signal;
     /// default [`DEFAULT_DRAIN_DELAY`].
     pub fn drain_delay(mut self, delay: Duration) -> Self {
@@ -99,6 +130,8 @@ impl Serve {
             listener,
             app,
             lifecycle,
+            scheduler,
+            mut startup,
             drain_delay,
             shutdown_timeout,
         } = self;
@@ -120,10 +153,14 @@ impl Serve {
         };
         tokio::pin!(drain);
 
+        scheduler();
         if let Ok(addr) = listener.local_addr() {
-            tracing::info!(%addr, "serving");
+            tracing::info!(%addr, starting = startup.is_some(), "serving");
         }
-        lifecycle.mark_started();
+        if startup.is_none() {
+            lifecycle.mark_started();
+        }
+        let mut failed = None;
 
         let mut make_service = app.into_make_service_with_connect_info::<SocketAddr>();
         let graceful = GracefulShutdown::new();
@@ -131,6 +168,26 @@ impl Serve {
         loop {
             tokio::select! {
                 () = &mut drain => break,
+                done = async {
+                    match startup.as_mut() {
+                        Some(work) => work.await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    startup = None;
+                    match done {
+                        Ok(()) => {
+                            tracing::info!("start-up work done");
+                            lifecycle.mark_started();
+                        }
+                        Err(error) => {
+                            tracing::error!(%error, "start-up work failed; stopping");
+                            lifecycle.begin_drain();
+                            failed = Some(error);
+                            break;
+                        }
+                    }
+                }
                 accepted = listener.accept() => match accepted {
                     Ok((stream, remote)) => {
                         let _ = stream.set_nodelay(true);
@@ -174,7 +231,10 @@ impl Serve {
             connections.shutdown().await;
         }
         tracing::info!("server stopped");
-        Ok(())
+        match failed {
+            None => Ok(()),
+            Some(error) => Err(io::Error::other(format!("start-up work failed: {error}"))),
+        }
     }
 }
 

@@ -5,18 +5,28 @@
 //! Most users depend on `health-axum` only, which re-exports everything here.
 
 mod check;
+mod engine;
 mod lifecycle;
 mod outcome;
 mod run;
+mod scheduler;
 mod spec;
 mod state;
 mod status;
 
 pub use check::HealthCheck;
+pub use engine::{CheckSnapshot, Circuit};
 pub use lifecycle::{AsLifecycle, Lifecycle, Phase};
 pub use outcome::{CheckOutcome, IntoCheckOutcome};
-pub use run::{aggregate, evaluate, run_check, run_checks, CheckResult, Report, Scope};
-pub use spec::{BoxFuture, CheckFn, CheckSpec, Probe, Probes, DEFAULT_TIMEOUT_MS};
+pub use run::{
+    aggregate, evaluate, latest, refresh, run_check, run_checks, CheckReport, CheckResult, Message,
+    Report, Scope,
+};
+pub use scheduler::{start_scheduler, Scheduler};
+pub use spec::{
+    BoxFuture, Breaker, CheckFn, CheckSpec, Damping, Probe, Probes, DEFAULT_FAILURE_THRESHOLD,
+    DEFAULT_INTERVAL_MS, DEFAULT_MAX_BACKOFF_MS, DEFAULT_SUCCESS_THRESHOLD, DEFAULT_TIMEOUT_MS,
+};
 pub use state::HealthState;
 pub use status::Status;
 

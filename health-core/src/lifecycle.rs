@@ -1,10 +1,14 @@
 //! The application's lifecycle: starting -> started -> ready -> draining.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use tokio::sync::Notify;
+
+use crate::engine::Engine;
+use crate::HealthState;
 
 /// Where the application is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -55,12 +59,14 @@ const WAS_READY: u8 = 0b100;
 struct Inner {
     state: AtomicU8,
     changed: Notify,
+    engine: OnceLock<Arc<Engine>>,
 }
 
-/// The lifecycle handle of an application: a cheap, cloneable handle to one shared phase.
+/// The lifecycle handle of an application: a cheap, cloneable handle to one shared phase, and to
+/// the latest result of every check (the snapshots the probes answer from).
 ///
-/// Clones share the phase, so the copy inside each clone of the app state sees every
-/// transition. Reading the phase is one atomic load.
+/// Clones share the phase and the results, so the copy inside each clone of the app state sees
+/// every transition. Reading the phase is one atomic load.
 ///
 /// Transitions only go forward: `starting -> started -> ready -> draining`
 /// (draining may be entered from any phase).
@@ -90,6 +96,7 @@ impl Lifecycle {
             inner: Arc::new(Inner {
                 state: AtomicU8::new(STARTING),
                 changed: Notify::new(),
+                engine: OnceLock::new(),
             }),
         }
     }
@@ -162,6 +169,26 @@ impl Lifecycle {
             self.inner.changed.notify_waiters();
         }
         changed
+    }
+}
+
+/// The engine (check slots) of `state`, created on first use. A lifecycle shared by two state
+/// types keeps its engine for the first one; the other gets a fresh engine per call, so its
+/// checks run on demand, uncached, rather than reading another type's slots.
+pub(crate) fn engine_of<S: HealthState>(state: &S) -> Cow<'_, Arc<Engine>> {
+    let engine = state
+        .lifecycle()
+        .inner
+        .engine
+        .get_or_init(|| Arc::new(Engine::new::<S>()));
+    if engine.is_for::<S>() {
+        Cow::Borrowed(engine)
+    } else {
+        tracing::warn!(
+            state = std::any::type_name::<S>(),
+            "one Lifecycle is shared by two health state types; results of this one are not cached"
+        );
+        Cow::Owned(Arc::new(Engine::new::<S>()))
     }
 }
 

@@ -1,12 +1,16 @@
-//! Running checks (concurrently, each under its timeout, panics isolated), aggregating their
-//! results, and evaluating a probe against the lifecycle.
+//! Running checks (concurrently, each under its timeout, panics isolated), reading their latest
+//! results, aggregating them, and evaluating a probe against the lifecycle.
 
 use std::any::Any;
 use std::borrow::Cow;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
+use crate::engine::{run_and_record, Begin, CheckSnapshot, Circuit, Read};
+use crate::lifecycle::engine_of;
 use crate::{CheckOutcome, CheckSpec, HealthState, Phase, Probe, Probes, Status};
 
 /// The result of one run of one check.
@@ -45,7 +49,7 @@ struct Started<'a, S> {
 }
 
 fn start<'a, S: HealthState>(spec: &'a CheckSpec<S>, state: &S) -> Started<'a, S> {
-    let begun = Instant::now();
+    let begun = std::time::Instant::now();
     let run = spec.run_fn();
     let state = state.clone();
     let task = tokio::spawn(async move {
@@ -54,7 +58,7 @@ fn start<'a, S: HealthState>(spec: &'a CheckSpec<S>, state: &S) -> Started<'a, S
     });
     Started {
         spec,
-        begun: tokio::time::Instant::from_std(begun),
+        begun: Instant::from_std(begun),
         task: AbortOnDrop(task),
     }
 }
@@ -148,13 +152,13 @@ pub async fn run_checks<S: HealthState>(
     results
 }
 
-/// Aggregates results: any critical check unhealthy makes the aggregate unhealthy; otherwise any
-/// check unhealthy or degraded makes it degraded; otherwise it is healthy.
-pub fn aggregate<'a>(results: impl IntoIterator<Item = &'a CheckResult>) -> Status {
+/// Aggregates `(status, critical)` pairs: any critical check unhealthy makes the aggregate
+/// unhealthy; otherwise any check unhealthy or degraded makes it degraded; otherwise it is healthy.
+pub fn aggregate(results: impl IntoIterator<Item = (Status, bool)>) -> Status {
     results
         .into_iter()
-        .map(|r| match r.status {
-            Status::Unhealthy if r.critical => Status::Unhealthy,
+        .map(|(status, critical)| match status {
+            Status::Unhealthy if critical => Status::Unhealthy,
             Status::Unhealthy | Status::Degraded => Status::Degraded,
             Status::Healthy => Status::Healthy,
         })
@@ -172,7 +176,103 @@ pub enum Scope {
     Full,
 }
 
-/// The answer to one probe: whether it passes, the aggregate status and each check's result.
+/// One check as a probe sees it: the latest snapshot, judged at the time of the probe.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckReport {
+    /// The check's name.
+    pub name: &'static str,
+    /// Whether the check is critical.
+    pub critical: bool,
+    /// The probes the check gates.
+    pub probes: Probes,
+    /// The status that counts: the snapshot's reported (damped) status, or unhealthy when the
+    /// snapshot is stale.
+    pub status: Status,
+    /// Whether the snapshot is older than the check's `max_age` (the scheduler is stalled).
+    pub stale: bool,
+    /// How old the last result is.
+    pub age: Duration,
+    /// The circuit breaker's state.
+    pub circuit: Circuit,
+    /// The latest snapshot: raw last result, counters, retry time.
+    pub snapshot: Arc<CheckSnapshot>,
+}
+
+impl CheckReport {
+    fn new<S>(
+        spec: &CheckSpec<S>,
+        snapshot: Arc<CheckSnapshot>,
+        circuit: Circuit,
+        latched: bool,
+        now: Instant,
+    ) -> Self {
+        let stale = !latched && snapshot.is_stale_at(now);
+        CheckReport {
+            name: spec.name(),
+            critical: spec.is_critical(),
+            probes: spec.probes(),
+            status: if stale {
+                Status::Unhealthy
+            } else {
+                snapshot.status
+            },
+            stale,
+            age: now.saturating_duration_since(snapshot.finished_at),
+            circuit,
+            snapshot,
+        }
+    }
+
+    /// The raw result of the last run, before damping.
+    pub fn raw(&self) -> &CheckResult {
+        &self.snapshot.result
+    }
+
+    /// What to tell a reader about this check, if anything: why it is stale or its circuit is
+    /// open, else the last run's message.
+    pub fn message(&self) -> Option<Message<'_>> {
+        if self.stale || self.circuit != Circuit::Closed || self.raw().message.is_some() {
+            Some(Message(self))
+        } else {
+            None
+        }
+    }
+}
+
+/// The human-readable message of a [`CheckReport`]; formatted without allocating.
+#[derive(Debug, Clone, Copy)]
+pub struct Message<'a>(&'a CheckReport);
+
+impl std::fmt::Display for Message<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let report = self.0;
+        let last = report.raw().message.as_deref();
+        if report.stale {
+            write!(
+                f,
+                "stale: the last result is {} ms old; the background checker is stalled",
+                report.age.as_millis()
+            )?;
+        } else {
+            match report.circuit {
+                Circuit::Closed => return f.write_str(last.unwrap_or("")),
+                Circuit::Open { retry_in } => write!(
+                    f,
+                    "circuit open after {} consecutive failures; next trial in {} ms",
+                    report.snapshot.consecutive_failures,
+                    retry_in.as_millis()
+                )?,
+                Circuit::HalfOpen => f.write_str("circuit half-open: one trial run under way")?,
+            }
+        }
+        match last {
+            Some(last) => write!(f, "; last result: {last}"),
+            None => write!(f, "; last result: {}", report.raw().status),
+        }
+    }
+}
+
+/// The answer to one probe: whether it passes, the aggregate status and each check's state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
     /// What was evaluated.
@@ -185,8 +285,8 @@ pub struct Report {
     pub passing: bool,
     /// Why the probe fails regardless of the checks, if it does (e.g. draining).
     pub reason: Option<&'static str>,
-    /// The checks that ran, in registry order.
-    pub checks: Vec<CheckResult>,
+    /// The checks evaluated, in registry order.
+    pub checks: Vec<CheckReport>,
 }
 
 impl Report {
@@ -202,30 +302,129 @@ impl Report {
     }
 }
 
-/// Whether every startup check passed: for the startup probe every check counts as critical,
-/// because before start-up there is nothing to degrade to.
-fn startup_passed(results: &[CheckResult]) -> bool {
-    results
-        .iter()
-        .filter(|r| r.probes.contains(Probe::Startup))
-        .all(|r| r.status != Status::Unhealthy)
+fn statuses(checks: &[CheckReport]) -> impl Iterator<Item = (Status, bool)> + '_ {
+    checks.iter().map(|c| (c.status, c.critical))
 }
 
-/// Evaluates a probe (or the full report) against the lifecycle and the checks.
+/// Whether every startup check passed: for the startup probe every check counts as critical,
+/// because before start-up there is nothing to degrade to.
+fn startup_passed(checks: &[CheckReport]) -> bool {
+    checks
+        .iter()
+        .filter(|c| c.probes.contains(Probe::Startup))
+        .all(|c| c.status != Status::Unhealthy)
+}
+
+/// The latest state of every check `select` picks, in registry order.
+///
+/// Answers from the snapshots: a check whose result is fresh, or that the background scheduler
+/// owns, costs a lock and a reference count. A check with no result yet (cold), or whose result
+/// is older than its interval while no scheduler runs, is run once for all concurrent callers
+/// (single flight) and waited for, at most until its timeout.
+pub async fn latest<S: HealthState>(
+    state: &S,
+    select: impl Fn(&CheckSpec<S>) -> bool,
+) -> Vec<CheckReport> {
+    let engine = engine_of(state);
+    let engine = engine.as_ref();
+    let ready_once = state.lifecycle().has_been_ready();
+    let latched =
+        |spec: &CheckSpec<S>| ready_once && !spec.is_in(Probe::Live) && !spec.is_in(Probe::Ready);
+    let now = Instant::now();
+    let mut checks = Vec::with_capacity(S::CHECKS.len());
+    let mut waits = Vec::new();
+    for (index, spec) in S::CHECKS.iter().enumerate() {
+        if !select(spec) {
+            continue;
+        }
+        let latched = latched(spec);
+        match engine.slot(index).read(engine, index, state, now, latched) {
+            Read::Have(snapshot, circuit) => {
+                checks.push(CheckReport::new(spec, snapshot, circuit, latched, now));
+            }
+            Read::Wait {
+                generation,
+                deadline,
+            } => {
+                waits.push((checks.len(), index, generation, deadline));
+                let missing = Arc::new(CheckSnapshot::missing(spec, Duration::ZERO, now));
+                checks.push(CheckReport::new(spec, missing, Circuit::Closed, false, now));
+            }
+        }
+    }
+    // Every run was started above, so waiting for them one after another takes as long as the
+    // slowest.
+    for (position, index, generation, deadline) in waits {
+        let slot = engine.slot(index);
+        slot.wait(generation, deadline).await;
+        let now = Instant::now();
+        let spec = &S::CHECKS[index];
+        let latched = latched(spec);
+        checks[position] = match slot.current(now) {
+            Some((snapshot, circuit)) => CheckReport::new(spec, snapshot, circuit, latched, now),
+            None => {
+                let waited = now.saturating_duration_since(deadline - spec.timeout());
+                let missing = Arc::new(CheckSnapshot::missing(spec, waited, now));
+                CheckReport::new(spec, missing, Circuit::Closed, false, now)
+            }
+        };
+    }
+    checks
+}
+
+/// Runs every check of `state` now (joining a run already in flight instead of starting a
+/// second one) and records the results, as the scheduler would; a check whose circuit is open
+/// is left alone. Returns when every result is recorded.
+///
+/// Useful after changing something a check depends on (maintenance, tests), to avoid waiting
+/// for the next interval. The results still go through damping.
+pub async fn refresh<S: HealthState>(state: &S) {
+    let engine = engine_of(state);
+    let engine = engine.as_ref();
+    let now = Instant::now();
+    let mut waits = Vec::with_capacity(S::CHECKS.len());
+    for (index, spec) in S::CHECKS.iter().enumerate() {
+        let slot = engine.slot(index);
+        match slot.begin(now) {
+            Begin::Run => {
+                let generation = slot.generation();
+                let engine = Arc::clone(engine);
+                let state = state.clone();
+                tokio::spawn(async move {
+                    run_and_record(&S::CHECKS[index], &state, engine.slot(index)).await;
+                });
+                waits.push((index, generation, now + spec.timeout()));
+            }
+            Begin::Busy { generation, since } => {
+                waits.push((index, generation, since + spec.timeout()));
+            }
+            Begin::OpenUntil(_) => {}
+        }
+    }
+    for (index, generation, deadline) in waits {
+        engine
+            .slot(index)
+            .wait(generation, deadline + Duration::from_millis(250))
+            .await;
+    }
+}
+
+/// Evaluates a probe (or the full report) against the lifecycle and the latest check results
+/// (see [`latest`]).
 ///
 /// - startup: fails until the app is started and every `startup` check passes once, which
 ///   moves the lifecycle to ready; passes from then on (also while draining).
 /// - live: passes unless a critical `live` check is unhealthy; the lifecycle does not matter.
 /// - ready: fails while starting or draining, else follows the readiness checks (degraded passes).
-/// - full: runs every check; passes when the app is ready and no critical check of any probe
+/// - full: every check; passes when the app is ready and no critical check of any probe
 ///   is unhealthy.
 pub async fn evaluate<S: HealthState>(state: &S, scope: Scope) -> Report {
     let lifecycle = state.lifecycle();
     let phase = lifecycle.phase();
     match scope {
         Scope::Probe(Probe::Live) => {
-            let checks = run_checks(state, |s| s.is_in(Probe::Live)).await;
-            let status = aggregate(&checks);
+            let checks = latest(state, |s| s.is_in(Probe::Live)).await;
+            let status = aggregate(statuses(&checks));
             Report {
                 scope,
                 phase: lifecycle.phase(),
@@ -259,7 +458,7 @@ pub async fn evaluate<S: HealthState>(state: &S, scope: Scope) -> Report {
                 }
                 Phase::Started | Phase::Ready => {}
             }
-            let checks = run_checks(state, |s| s.is_in(Probe::Startup)).await;
+            let checks = latest(state, |s| s.is_in(Probe::Startup)).await;
             let passed = startup_passed(&checks);
             if passed {
                 lifecycle.mark_ready();
@@ -268,7 +467,7 @@ pub async fn evaluate<S: HealthState>(state: &S, scope: Scope) -> Report {
                 scope,
                 phase: lifecycle.phase(),
                 status: if passed {
-                    aggregate(&checks)
+                    aggregate(statuses(&checks))
                 } else {
                     Status::Unhealthy
                 },
@@ -289,7 +488,7 @@ pub async fn evaluate<S: HealthState>(state: &S, scope: Scope) -> Report {
             }
             let full = scope == Scope::Full;
             let pending_startup = phase == Phase::Started;
-            let checks = run_checks(state, |s| {
+            let checks = latest(state, |s| {
                 full || s.is_in(Probe::Ready) || (pending_startup && s.is_in(Probe::Startup))
             })
             .await;
@@ -307,7 +506,8 @@ pub async fn evaluate<S: HealthState>(state: &S, scope: Scope) -> Report {
             let status = aggregate(
                 checks
                     .iter()
-                    .filter(|r| full || r.probes.contains(Probe::Ready)),
+                    .filter(|c| full || c.probes.contains(Probe::Ready))
+                    .map(|c| (c.status, c.critical)),
             );
             let phase = lifecycle.phase();
             let draining = phase == Phase::Draining;

@@ -20,6 +20,29 @@ pub type CheckFn<S> = for<'a> fn(&'a S) -> BoxFuture<'a, CheckOutcome>;
 /// while leaving room for a cold connection to be opened.
 pub const DEFAULT_TIMEOUT_MS: u64 = 1000;
 
+/// Interval between two background runs of a check that declares no `interval_ms`: 5000 ms.
+///
+/// Probes read the latest result instead of calling the dependency, so a result is at most one
+/// interval (plus the check's own latency) old. Five seconds is half the kubelet's default
+/// `periodSeconds` of 10: every probe sees a result newer than the previous probe, and a
+/// dependency sees one query per pod every five seconds, however often it is probed.
+pub const DEFAULT_INTERVAL_MS: u64 = 5000;
+
+/// Consecutive results worse than the reported status needed before it turns worse: 2.
+///
+/// One failed query (a blip: a connection reset, a failover, a GC pause) does not take the pod
+/// out of the Service; two in a row do, one interval later.
+pub const DEFAULT_FAILURE_THRESHOLD: u32 = 2;
+
+/// Consecutive results better than the reported status needed before it turns better: 1.
+///
+/// Recovery is reported at once: flapping is already held back by the failure threshold.
+pub const DEFAULT_SUCCESS_THRESHOLD: u32 = 1;
+
+/// Upper bound on the circuit breaker's back-off when no `max_backoff_ms` is given: 30 000 ms
+/// (or the first back-off, if that is longer).
+pub const DEFAULT_MAX_BACKOFF_MS: u64 = 30_000;
+
 /// One of the three Kubernetes probes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Probe {
@@ -124,7 +147,59 @@ pub struct CheckSpec<S> {
     degraded_after: Option<Duration>,
     critical: bool,
     probes: Probes,
+    interval: Duration,
+    failure_threshold: u32,
+    success_threshold: u32,
+    breaker: BreakerConfig,
     run: CheckFn<S>,
+}
+
+/// How a check's circuit breaker is configured (see [`CheckSpec::breaker`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BreakerConfig {
+    Off,
+    On {
+        /// Consecutive failures that open it; 0 means `failure_threshold + 1`.
+        threshold: u32,
+        backoff: Option<Duration>,
+        max_backoff: Option<Duration>,
+    },
+}
+
+/// How many consecutive results it takes to change a check's reported status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Damping {
+    /// Consecutive results worse than the reported status before it turns worse.
+    pub failure_threshold: u32,
+    /// Consecutive results better than the reported status before it turns better.
+    pub success_threshold: u32,
+}
+
+/// The circuit breaker of a check, with every default resolved.
+///
+/// The breaker opens after `threshold` consecutive failed runs. While it is open the check is not
+/// run and reports unhealthy. After the back-off it lets exactly one trial run through (half-open):
+/// success closes it, failure reopens it with the back-off doubled, up to `max_backoff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Breaker {
+    /// Consecutive failed runs that open the circuit.
+    pub threshold: u32,
+    /// How long the circuit stays open the first time.
+    pub backoff: Duration,
+    /// The longest it stays open, however often the trial fails.
+    pub max_backoff: Duration,
+}
+
+impl Breaker {
+    /// How long the circuit stays open after it opened `opens` times in a row (1 = first time):
+    /// the back-off doubled each time, capped at `max_backoff`.
+    pub fn backoff_after(&self, opens: u32) -> Duration {
+        let doublings = opens.saturating_sub(1).min(30);
+        self.backoff
+            .checked_mul(1u32 << doublings)
+            .unwrap_or(self.max_backoff)
+            .min(self.max_backoff)
+    }
 }
 
 impl<S> Clone for CheckSpec<S> {
@@ -144,8 +219,79 @@ impl<S> CheckSpec<S> {
             degraded_after: None,
             critical: false,
             probes: Probes::NONE,
+            interval: Duration::from_millis(DEFAULT_INTERVAL_MS),
+            failure_threshold: DEFAULT_FAILURE_THRESHOLD,
+            success_threshold: DEFAULT_SUCCESS_THRESHOLD,
+            breaker: BreakerConfig::On {
+                threshold: 0,
+                backoff: None,
+                max_backoff: None,
+            },
             run,
         }
+    }
+
+    /// Sets the interval between two background runs, in milliseconds.
+    pub const fn interval_ms(mut self, ms: u64) -> Self {
+        self.interval = Duration::from_millis(ms);
+        self
+    }
+
+    /// Sets how many consecutive worse results turn the reported status worse (1: no damping).
+    ///
+    /// # Panics
+    /// If `n` is 0 (at compile time when used in a `const`).
+    pub const fn failure_threshold(mut self, n: u32) -> Self {
+        assert!(n > 0, "failure_threshold must be at least 1");
+        self.failure_threshold = n;
+        self
+    }
+
+    /// Sets how many consecutive better results turn the reported status better (1: no damping).
+    ///
+    /// # Panics
+    /// If `n` is 0.
+    pub const fn success_threshold(mut self, n: u32) -> Self {
+        assert!(n > 0, "success_threshold must be at least 1");
+        self.success_threshold = n;
+        self
+    }
+
+    /// Sets how many consecutive failed runs open the circuit breaker
+    /// (default: `failure_threshold + 1`).
+    ///
+    /// # Panics
+    /// If `n` is 0.
+    pub const fn breaker_threshold(mut self, n: u32) -> Self {
+        assert!(n > 0, "breaker_threshold must be at least 1");
+        if let BreakerConfig::On { threshold, .. } = &mut self.breaker {
+            *threshold = n;
+        }
+        self
+    }
+
+    /// Sets how long the circuit stays open the first time, in milliseconds
+    /// (default: the interval).
+    pub const fn backoff_ms(mut self, ms: u64) -> Self {
+        if let BreakerConfig::On { backoff, .. } = &mut self.breaker {
+            *backoff = Some(Duration::from_millis(ms));
+        }
+        self
+    }
+
+    /// Sets the longest the circuit stays open, in milliseconds
+    /// (default [`DEFAULT_MAX_BACKOFF_MS`], or the first back-off if that is longer).
+    pub const fn max_backoff_ms(mut self, ms: u64) -> Self {
+        if let BreakerConfig::On { max_backoff, .. } = &mut self.breaker {
+            *max_backoff = Some(Duration::from_millis(ms));
+        }
+        self
+    }
+
+    /// Turns the circuit breaker off: the check runs every interval however often it fails.
+    pub const fn no_breaker(mut self) -> Self {
+        self.breaker = BreakerConfig::Off;
+        self
     }
 
     /// Sets the timeout in milliseconds.
@@ -201,6 +347,64 @@ impl<S> CheckSpec<S> {
         }
     }
 
+    /// The interval between two background runs.
+    pub const fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// The damping thresholds.
+    pub const fn damping(&self) -> Damping {
+        Damping {
+            failure_threshold: self.failure_threshold,
+            success_threshold: self.success_threshold,
+        }
+    }
+
+    /// The circuit breaker with its defaults resolved, or `None` when it is off.
+    pub const fn breaker(&self) -> Option<Breaker> {
+        match self.breaker {
+            BreakerConfig::Off => None,
+            BreakerConfig::On {
+                threshold,
+                backoff,
+                max_backoff,
+            } => {
+                let threshold = if threshold == 0 {
+                    self.failure_threshold.saturating_add(1)
+                } else {
+                    threshold
+                };
+                let backoff = match backoff {
+                    Some(backoff) => backoff,
+                    None => self.interval,
+                };
+                let max_backoff = match max_backoff {
+                    Some(max) => max,
+                    None => {
+                        let default = Duration::from_millis(DEFAULT_MAX_BACKOFF_MS);
+                        if backoff.as_nanos() > default.as_nanos() {
+                            backoff
+                        } else {
+                            default
+                        }
+                    }
+                };
+                Some(Breaker {
+                    threshold,
+                    backoff,
+                    max_backoff,
+                })
+            }
+        }
+    }
+
+    /// How long a result stays usable: past this age the result counts as unhealthy ("stale"),
+    /// because the background scheduler should have replaced it. Two intervals plus the
+    /// timeout: one missed round is tolerated, a stalled scheduler is not.
+    pub const fn max_age(&self) -> Duration {
+        self.interval.saturating_mul(2).saturating_add(self.timeout)
+    }
+
     /// Whether the check gates `probe`.
     pub const fn is_in(&self, probe: Probe) -> bool {
         self.probes().contains(probe)
@@ -221,6 +425,10 @@ impl<S> fmt::Debug for CheckSpec<S> {
             .field("degraded_after", &self.degraded_after)
             .field("critical", &self.critical)
             .field("probes", &self.probes())
+            .field("interval", &self.interval)
+            .field("failure_threshold", &self.failure_threshold)
+            .field("success_threshold", &self.success_threshold)
+            .field("breaker", &self.breaker())
             .finish_non_exhaustive()
     }
 }

@@ -1,5 +1,7 @@
 //! Parsing and validation of the check arguments shared by `#[health_check(...)]` and the field
-//! attribute `#[health(check(...))]`: name, timeout_ms, degraded_ms, critical, startup, live, ready.
+//! attribute `#[health(check(...))]`: name, timeout_ms, degraded_ms, critical, startup, live,
+//! ready, and the engine's interval_ms, failure_threshold, success_threshold, breaker_threshold,
+//! backoff_ms, max_backoff_ms and no_breaker.
 
 use std::collections::HashSet;
 
@@ -15,8 +17,12 @@ use crate::ctxt::Ctxt;
 use crate::root::Root;
 use crate::suggest;
 
-/// Timeout applied when `timeout_ms` is absent; must match `health_core::DEFAULT_TIMEOUT_MS`.
+/// Defaults that validation compares against; they must match `health_core`'s
+/// `DEFAULT_TIMEOUT_MS`, `DEFAULT_INTERVAL_MS` and `DEFAULT_FAILURE_THRESHOLD` (a trybuild case
+/// pins each message that quotes them).
 pub(crate) const DEFAULT_TIMEOUT_MS: u64 = 1000;
+pub(crate) const DEFAULT_INTERVAL_MS: u64 = 5000;
+pub(crate) const DEFAULT_FAILURE_THRESHOLD: u64 = 2;
 
 /// The keys a check accepts.
 pub(crate) const CHECK_KEYS: &[&str] = &[
@@ -27,6 +33,13 @@ pub(crate) const CHECK_KEYS: &[&str] = &[
     "startup",
     "live",
     "ready",
+    "interval_ms",
+    "failure_threshold",
+    "success_threshold",
+    "breaker_threshold",
+    "backoff_ms",
+    "max_backoff_ms",
+    "no_breaker",
 ];
 
 /// One `key`, `key = value` or `key(...)` item of an attribute's argument list.
@@ -96,13 +109,27 @@ impl SeenKeys {
     }
 }
 
+/// A parsed value and the span of the token it came from.
+#[derive(Clone, Copy)]
+pub(crate) struct At<T> {
+    pub(crate) value: T,
+    pub(crate) span: Span,
+}
+
 /// Validated check arguments.
 pub(crate) struct CheckArgs {
     pub(crate) name: Option<String>,
-    pub(crate) timeout_ms: Option<u64>,
-    pub(crate) degraded_ms: Option<u64>,
+    pub(crate) timeout_ms: Option<At<u64>>,
+    pub(crate) degraded_ms: Option<At<u64>>,
     pub(crate) critical: bool,
     pub(crate) probes: Vec<&'static str>,
+    pub(crate) interval_ms: Option<At<u64>>,
+    pub(crate) failure_threshold: Option<At<u64>>,
+    pub(crate) success_threshold: Option<At<u64>>,
+    pub(crate) breaker_threshold: Option<At<u64>>,
+    pub(crate) backoff_ms: Option<At<u64>>,
+    pub(crate) max_backoff_ms: Option<At<u64>>,
+    pub(crate) no_breaker: Option<Span>,
 }
 
 impl CheckArgs {
@@ -120,34 +147,54 @@ impl CheckArgs {
             degraded_ms: None,
             critical: false,
             probes: Vec::new(),
+            interval_ms: None,
+            failure_threshold: None,
+            success_threshold: None,
+            breaker_threshold: None,
+            backoff_ms: None,
+            max_backoff_ms: None,
+            no_breaker: None,
         };
         let mut seen = SeenKeys::new();
-        let mut degraded_span = None;
-        let mut timeout_given = false;
+        // Keys given with a value that failed to parse: contradictions are not checked against
+        // the default they would otherwise fall back to.
+        let mut invalid = HashSet::new();
         for arg in args {
             let key = arg.name();
             if valid.contains(&key.as_str()) && !seen.first(&arg.key, cx) {
                 continue;
             }
+            let number = |slot: &mut Option<At<u64>>, cx: &mut Ctxt, invalid: &mut HashSet<_>| {
+                let example = example_for(&key);
+                let parsed = value_of(&arg, &format!("{key} = {example}"), cx)
+                    .and_then(|expr| parse_positive(&key, expr, cx).map(|v| (v, expr.span())));
+                match parsed {
+                    Some((value, span)) => *slot = Some(At { value, span }),
+                    None => {
+                        invalid.insert(key.clone());
+                    }
+                }
+            };
             match key.as_str() {
                 "name" => {
                     if let Some(expr) = value_of(&arg, "name = \"database\"", cx) {
                         out.name = parse_name(expr, cx);
                     }
                 }
-                "timeout_ms" => {
-                    timeout_given = true;
-                    if let Some(expr) = value_of(&arg, "timeout_ms = 500", cx) {
-                        out.timeout_ms = parse_ms("timeout_ms", expr, cx);
-                    }
-                }
-                "degraded_ms" => {
-                    if let Some(expr) = value_of(&arg, "degraded_ms = 100", cx) {
-                        degraded_span = Some(expr.span());
-                        out.degraded_ms = parse_ms("degraded_ms", expr, cx);
-                    }
-                }
+                "timeout_ms" => number(&mut out.timeout_ms, cx, &mut invalid),
+                "degraded_ms" => number(&mut out.degraded_ms, cx, &mut invalid),
+                "interval_ms" => number(&mut out.interval_ms, cx, &mut invalid),
+                "failure_threshold" => number(&mut out.failure_threshold, cx, &mut invalid),
+                "success_threshold" => number(&mut out.success_threshold, cx, &mut invalid),
+                "breaker_threshold" => number(&mut out.breaker_threshold, cx, &mut invalid),
+                "backoff_ms" => number(&mut out.backoff_ms, cx, &mut invalid),
+                "max_backoff_ms" => number(&mut out.max_backoff_ms, cx, &mut invalid),
                 "critical" => out.critical = flag(&arg, cx),
+                "no_breaker" => {
+                    if flag(&arg, cx) {
+                        out.no_breaker = Some(arg.key.span());
+                    }
+                }
                 "startup" | "live" | "ready" => {
                     if flag(&arg, cx) {
                         out.probes.push(match key.as_str() {
@@ -167,38 +214,166 @@ impl CheckArgs {
                 }
             }
         }
-        if let (Some(degraded), Some(span)) = (out.degraded_ms, degraded_span) {
-            let timeout = out.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
-            // Only compare against a timeout that was valid (or defaulted).
-            if (out.timeout_ms.is_some() || !timeout_given) && degraded >= timeout {
-                let which = if out.timeout_ms.is_some() {
-                    format!("timeout_ms = {timeout}")
-                } else {
-                    format!("the default timeout of {timeout} ms")
-                };
+        out.check_consistency(&invalid, cx);
+        out
+    }
+
+    /// Rejects values that contradict each other (after parsing, so every key is known).
+    fn check_consistency(&self, invalid: &HashSet<String>, cx: &mut Ctxt) {
+        // A value to compare against: the given one, or the default unless the key was given
+        // with an invalid value (already reported).
+        let effective = |given: &Option<At<u64>>, key: &str, default: u64| match given {
+            Some(at) => Some((at.value, format!("`{key} = {}`", at.value))),
+            None if invalid.contains(key) => None,
+            None => Some((default, format!("the default `{key}` ({default})"))),
+        };
+        let timeout = effective(&self.timeout_ms, "timeout_ms", DEFAULT_TIMEOUT_MS);
+        let interval = effective(&self.interval_ms, "interval_ms", DEFAULT_INTERVAL_MS);
+
+        if let (Some(degraded), Some((timeout, which))) = (self.degraded_ms, &timeout) {
+            if degraded.value >= *timeout {
                 cx.error_at(
-                    span,
+                    degraded.span,
                     format!(
-                        "`degraded_ms` ({degraded}) must be below {which}: a check slower than its \
-                         timeout fails instead of degrading; lower `degraded_ms` or raise `timeout_ms`"
+                        "`degraded_ms` ({}) must be below {which}: a check slower than its \
+                         timeout fails instead of degrading; lower `degraded_ms` or raise `timeout_ms`",
+                        degraded.value
                     ),
                 );
             }
         }
-        out
-    }
-}
 
-impl CheckArgs {
+        if let (Some((timeout, timeout_text)), Some((interval, interval_text))) =
+            (&timeout, &interval)
+        {
+            if timeout > interval {
+                // Point at whichever of the two the user wrote, preferring the timeout.
+                let (span, fix) = match (self.timeout_ms, self.interval_ms) {
+                    (Some(at), None) => (
+                        at.span,
+                        format!("add `interval_ms = {timeout}` or more, or lower `timeout_ms`"),
+                    ),
+                    (_, Some(at)) => (
+                        at.span,
+                        format!("raise `interval_ms` to at least {timeout}, or lower `timeout_ms`"),
+                    ),
+                    (None, None) => unreachable!("the defaults are consistent"),
+                };
+                cx.error_at(
+                    span,
+                    format!(
+                        "{timeout_text} is longer than {interval_text}: a run could outlast its \
+                         interval, so results would arrive late; {fix}"
+                    ),
+                );
+            }
+        }
+
+        if self.no_breaker.is_some() {
+            for (given, key) in [
+                (self.breaker_threshold, "breaker_threshold"),
+                (self.backoff_ms, "backoff_ms"),
+                (self.max_backoff_ms, "max_backoff_ms"),
+            ] {
+                if let Some(at) = given {
+                    cx.error_at(
+                        at.span,
+                        format!(
+                            "`{key}` configures the circuit breaker, which `no_breaker` turns off; \
+                             remove `{key}` or `no_breaker`"
+                        ),
+                    );
+                }
+            }
+            return;
+        }
+
+        if let Some(breaker) = self.breaker_threshold {
+            let failure = effective(
+                &self.failure_threshold,
+                "failure_threshold",
+                DEFAULT_FAILURE_THRESHOLD,
+            );
+            if let Some((failure, which)) = failure {
+                if breaker.value < failure {
+                    cx.error_at(
+                        breaker.span,
+                        format!(
+                            "`breaker_threshold` ({}) is below {which}: the circuit would open \
+                             while the check is still reported healthy; set `breaker_threshold` \
+                             to at least {failure}",
+                            breaker.value
+                        ),
+                    );
+                }
+            }
+        }
+
+        if let Some(max) = self.max_backoff_ms {
+            let backoff = match (self.backoff_ms, &interval) {
+                (Some(at), _) => Some((at.value, format!("`backoff_ms = {}`", at.value))),
+                (None, _) if invalid.contains("backoff_ms") => None,
+                (None, Some((interval, _))) => Some((
+                    *interval,
+                    format!("the first back-off ({interval} ms, the interval)"),
+                )),
+                (None, None) => None,
+            };
+            if let Some((backoff, which)) = backoff {
+                if max.value < backoff {
+                    cx.error_at(
+                        max.span,
+                        format!(
+                            "`max_backoff_ms` ({}) is below {which}: the back-off can only grow; \
+                             raise `max_backoff_ms` to at least {backoff} or lower `backoff_ms`",
+                            max.value
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
     /// The `CheckSpec` constructor expression for these arguments, running `run`.
     pub(crate) fn spec_expr(&self, root: &Root, name: &str, run: TokenStream) -> TokenStream {
         let p = root.private();
         let mut spec = quote!(#p::CheckSpec::new(#name, #run));
-        if let Some(ms) = self.timeout_ms {
-            spec = quote!(#spec.timeout_ms(#ms));
+        let setters = [
+            ("timeout_ms", self.timeout_ms),
+            ("degraded_ms", self.degraded_ms),
+            ("interval_ms", self.interval_ms),
+        ];
+        for (setter, value) in setters {
+            if let Some(at) = value {
+                let setter = Ident::new(setter, Span::call_site());
+                let ms = at.value;
+                spec = quote!(#spec.#setter(#ms));
+            }
         }
-        if let Some(ms) = self.degraded_ms {
-            spec = quote!(#spec.degraded_ms(#ms));
+        let counts = [
+            ("failure_threshold", self.failure_threshold),
+            ("success_threshold", self.success_threshold),
+            ("breaker_threshold", self.breaker_threshold),
+        ];
+        for (setter, value) in counts {
+            if let Some(at) = value {
+                let setter = Ident::new(setter, Span::call_site());
+                let n = at.value as u32;
+                spec = quote!(#spec.#setter(#n));
+            }
+        }
+        for (setter, value) in [
+            ("backoff_ms", self.backoff_ms),
+            ("max_backoff_ms", self.max_backoff_ms),
+        ] {
+            if let Some(at) = value {
+                let setter = Ident::new(setter, Span::call_site());
+                let ms = at.value;
+                spec = quote!(#spec.#setter(#ms));
+            }
+        }
+        if self.no_breaker.is_some() {
+            spec = quote!(#spec.no_breaker());
         }
         if self.critical {
             spec = quote!(#spec.critical(true));
@@ -215,6 +390,19 @@ impl CheckArgs {
             spec = quote!(#spec.gates(#p::Probe::#variant));
         }
         spec
+    }
+}
+
+/// The example value shown in messages about `key`.
+fn example_for(key: &str) -> u64 {
+    match key {
+        "timeout_ms" => 500,
+        "degraded_ms" => 100,
+        "interval_ms" => 5000,
+        "backoff_ms" => 5000,
+        "max_backoff_ms" => 60_000,
+        "failure_threshold" | "breaker_threshold" => 3,
+        _ => 2,
     }
 }
 
@@ -246,6 +434,8 @@ fn flag(arg: &MetaArg, cx: &mut Ctxt) -> bool {
             let hint = if key == "critical" {
                 "write `critical`, or leave it out for a check whose failure only degrades"
                     .to_string()
+            } else if key == "no_breaker" {
+                "write `no_breaker` to turn the circuit breaker off, or leave it out".to_string()
             } else {
                 format!("write `{key}` to make the check gate the {key} probe, or leave it out")
             };
@@ -258,9 +448,27 @@ fn flag(arg: &MetaArg, cx: &mut Ctxt) -> bool {
     }
 }
 
-/// A positive whole number of milliseconds, from an integer literal.
-fn parse_ms(key: &str, expr: &Expr, cx: &mut Ctxt) -> Option<u64> {
-    let example = if key == "timeout_ms" { 500 } else { 100 };
+/// A positive whole number (of milliseconds for `*_ms` keys), from an integer literal.
+fn parse_positive(key: &str, expr: &Expr, cx: &mut Ctxt) -> Option<u64> {
+    let example = example_for(key);
+    let is_ms = key.ends_with("_ms");
+    let unit = match key {
+        _ if is_ms => "a positive number of milliseconds",
+        "breaker_threshold" => {
+            "a count of at least 1 (to turn the circuit breaker off, write `no_breaker` instead)"
+        }
+        _ => "a count of at least 1 (1 turns damping off)",
+    };
+    let whole = if is_ms {
+        "whole milliseconds as an integer"
+    } else {
+        "a whole number"
+    };
+    let literal = if is_ms {
+        "an integer literal of milliseconds"
+    } else {
+        "an integer literal"
+    };
     match expr {
         Expr::Lit(ExprLit {
             lit: Lit::Int(int), ..
@@ -268,7 +476,7 @@ fn parse_ms(key: &str, expr: &Expr, cx: &mut Ctxt) -> Option<u64> {
             match int.suffix() {
                 "" | "u8" | "u16" | "u32" | "u64" | "u128" | "usize" | "i8" | "i16" | "i32"
                 | "i64" | "i128" | "isize" => {}
-                "ms" => {
+                "ms" if is_ms => {
                     cx.error_spanned_by(
                         int,
                         format!(
@@ -282,29 +490,31 @@ fn parse_ms(key: &str, expr: &Expr, cx: &mut Ctxt) -> Option<u64> {
                     cx.error_spanned_by(
                         int,
                         format!(
-                            "unexpected suffix `{suffix}`: `{key}` is a whole number of milliseconds, e.g. `{key} = {example}`"
+                            "unexpected suffix `{suffix}`: `{key}` takes {whole}, e.g. `{key} = {example}`"
                         ),
                     );
                     return None;
                 }
             }
+            let max = if is_ms { u64::MAX } else { u64::from(u32::MAX) };
             match int.base10_parse::<u64>() {
                 Ok(0) => {
                     cx.error_spanned_by(
                         int,
-                        format!(
-                            "`{key}` must be a positive number of milliseconds, e.g. `{key} = {example}`"
-                        ),
+                        format!("`{key}` must be {unit}, e.g. `{key} = {example}`"),
                     );
                     None
                 }
-                Ok(ms) => Some(ms),
-                Err(_) => {
+                Ok(n) if n <= max => Some(n),
+                _ => {
+                    let bound = if is_ms {
+                        "a u64 number of milliseconds"
+                    } else {
+                        "a u32"
+                    };
                     cx.error_spanned_by(
                         int,
-                        format!(
-                            "`{key}` is too large: it must fit in a u64 number of milliseconds"
-                        ),
+                        format!("`{key}` is too large: it must fit in {bound}"),
                     );
                     None
                 }
@@ -313,9 +523,7 @@ fn parse_ms(key: &str, expr: &Expr, cx: &mut Ctxt) -> Option<u64> {
         Expr::Unary(unary) if matches!(unary.op, UnOp::Neg(_)) => {
             cx.error_spanned_by(
                 expr,
-                format!(
-                    "`{key}` must be a positive number of milliseconds, not a negative one, e.g. `{key} = {example}`"
-                ),
+                format!("`{key}` must be {unit}, not a negative number, e.g. `{key} = {example}`"),
             );
             None
         }
@@ -324,7 +532,7 @@ fn parse_ms(key: &str, expr: &Expr, cx: &mut Ctxt) -> Option<u64> {
         }) => {
             cx.error_spanned_by(
                 expr,
-                format!("`{key}` takes whole milliseconds as an integer, e.g. `{key} = {example}`"),
+                format!("`{key}` takes {whole}, e.g. `{key} = {example}`"),
             );
             None
         }
@@ -333,9 +541,9 @@ fn parse_ms(key: &str, expr: &Expr, cx: &mut Ctxt) -> Option<u64> {
         }) => {
             let msg = match s.value().trim().parse::<u64>() {
                 Ok(n) => format!("write the number without quotes: `{key} = {n}`"),
-                Err(_) => format!(
-                    "`{key}` takes an integer literal of milliseconds, not a string, e.g. `{key} = {example}`"
-                ),
+                Err(_) => {
+                    format!("`{key}` takes {literal}, not a string, e.g. `{key} = {example}`")
+                }
             };
             cx.error_spanned_by(expr, msg);
             None
@@ -344,7 +552,7 @@ fn parse_ms(key: &str, expr: &Expr, cx: &mut Ctxt) -> Option<u64> {
             cx.error_spanned_by(
                 expr,
                 format!(
-                    "`{key}` takes an integer literal of milliseconds, e.g. `{key} = {example}` \
+                    "`{key}` takes {literal}, e.g. `{key} = {example}` \
                      (it is checked at compile time, so constants and expressions are not accepted)"
                 ),
             );

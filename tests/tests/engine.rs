@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use health_axum::prelude::*;
-use health_axum::{aggregate, evaluate, run_checks, CheckResult, Probe, Probes, Scope};
+use health_axum::{aggregate, evaluate, run_checks, CheckResult, Probe, Scope};
 use health_tests::{get, spawn};
 
 #[derive(Clone, HealthState)]
@@ -160,18 +160,6 @@ async fn outcomes_keep_their_message_and_details() {
     assert_eq!(result.details, Some(serde_json::json!({ "backlog": 1200 })));
 }
 
-fn result(critical: bool, status: Status) -> CheckResult {
-    CheckResult {
-        name: "x",
-        critical,
-        probes: Probes::READY,
-        status,
-        latency: Duration::ZERO,
-        message: None,
-        details: None,
-    }
-}
-
 #[test]
 fn aggregation_rules() {
     use Status::*;
@@ -188,8 +176,8 @@ fn aggregation_rules() {
         ),
     ];
     for (inputs, expected) in cases {
-        let results: Vec<_> = inputs.iter().map(|(c, s)| result(*c, *s)).collect();
-        assert_eq!(aggregate(&results), *expected, "{inputs:?}");
+        let pairs = inputs.iter().map(|(critical, status)| (*status, *critical));
+        assert_eq!(aggregate(pairs), *expected, "{inputs:?}");
     }
 }
 

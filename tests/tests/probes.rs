@@ -1,11 +1,16 @@
 //! A crate that uses the framework the way the README says (one dependency, one `use`, the
 //! attributes, the derive and the router call), served over a real socket: every probe in every
 //! lifecycle phase, aggregation seen over HTTP, HEAD, 405, headers, version and paths.
+//!
+//! The checks here have no damping (`failure_threshold = 1`), and each change of a dependency is
+//! followed by `refresh`, so a probe sees it without waiting for the interval: the engine's own
+//! timing is tested in `engine.rs` and `background.rs`.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
 use health_axum::prelude::*;
+use health_axum::refresh;
 use health_tests::{get, request, spawn};
 
 /// What a controllable check answers next.
@@ -47,7 +52,7 @@ struct AppState {
     cache: Switch,
     migrations: Switch,
     event_loop: Switch,
-    #[health(check(name = "upstream", timeout_ms = 300))]
+    #[health(check(name = "upstream", timeout_ms = 300, failure_threshold = 1))]
     upstream: Upstream,
     #[health(lifecycle)]
     lifecycle: Lifecycle,
@@ -62,7 +67,7 @@ impl std::fmt::Display for DbError {
     }
 }
 
-#[health_check(name = "database", timeout_ms = 500, critical)]
+#[health_check(name = "database", timeout_ms = 500, critical, failure_threshold = 1)]
 async fn database(state: &AppState) -> Result<(), DbError> {
     match state.db.outcome("db").status() {
         Status::Healthy => Ok(()),
@@ -70,12 +75,12 @@ async fn database(state: &AppState) -> Result<(), DbError> {
     }
 }
 
-#[health_check(timeout_ms = 200)]
+#[health_check(timeout_ms = 200, failure_threshold = 1)]
 async fn cache(state: &AppState) -> CheckOutcome {
     state.cache.outcome("cache")
 }
 
-#[health_check(startup)]
+#[health_check(startup, failure_threshold = 1)]
 async fn migrations(state: &AppState) -> Result<(), String> {
     match state.migrations.outcome("migrations").status() {
         Status::Healthy => Ok(()),
@@ -83,7 +88,7 @@ async fn migrations(state: &AppState) -> Result<(), String> {
     }
 }
 
-#[health_check(name = "event-loop", live, critical)]
+#[health_check(name = "event-loop", live, critical, failure_threshold = 1)]
 async fn event_loop(state: &AppState) -> CheckOutcome {
     state.event_loop.outcome("event loop")
 }
@@ -137,6 +142,7 @@ async fn each_lifecycle_phase_on_each_probe() {
 
     // started, but a startup check fails: still not started as far as Kubernetes knows.
     state.migrations.set(FAIL);
+    refresh(&state).await;
     state.lifecycle.mark_started();
     assert_eq!(codes(addr).await, [503, 200, 503, 503]);
     let startup = get(addr, "/health/startup").await;
@@ -148,14 +154,17 @@ async fn each_lifecycle_phase_on_each_probe() {
 
     // startup check passes: startup 200 moves the lifecycle to ready.
     state.migrations.set(OK);
+    refresh(&state).await;
     assert_eq!(get(addr, "/health/startup").await.status, 200);
     assert_eq!(state.lifecycle.phase(), Phase::Ready);
     assert_eq!(codes(addr).await, [200, 200, 200, 200]);
 
     // A startup check failing after start-up no longer matters to any probe but the full report.
     state.migrations.set(FAIL);
+    refresh(&state).await;
     assert_eq!(codes(addr).await, [200, 200, 200, 200]);
     state.migrations.set(OK);
+    refresh(&state).await;
 
     // draining: readiness fails at once, liveness and (latched) startup pass.
     state.lifecycle.begin_drain();
@@ -171,10 +180,12 @@ async fn readiness_probe_completes_startup_when_no_startup_probe_is_configured()
     let addr = app(&state).await;
     state.lifecycle.mark_started();
     state.migrations.set(FAIL);
+    refresh(&state).await;
     let ready = get(addr, "/health/ready").await;
     assert_eq!(ready.status, 503);
     assert_eq!(ready.json()["reason"], "a startup check has not passed");
     state.migrations.set(OK);
+    refresh(&state).await;
     assert_eq!(get(addr, "/health/ready").await.status, 200);
     assert_eq!(state.lifecycle.phase(), Phase::Ready);
 }
@@ -192,6 +203,7 @@ async fn aggregation_rules_over_http() {
 
     // A non-critical check unhealthy: degraded, still 200.
     state.cache.set(FAIL);
+    refresh(&state).await;
     let ready = get(addr, "/health/ready").await;
     assert_eq!(ready.status, 200);
     assert_eq!(ready.json()["status"], "degraded");
@@ -199,6 +211,7 @@ async fn aggregation_rules_over_http() {
 
     // A check reporting degraded: degraded, 200.
     state.cache.set(DEGRADED);
+    refresh(&state).await;
     let ready = get(addr, "/health/ready").await;
     assert_eq!(
         (ready.status, ready.json()["status"].clone()),
@@ -207,7 +220,9 @@ async fn aggregation_rules_over_http() {
 
     // The field check, non-critical, failing: degraded.
     state.cache.set(OK);
+    refresh(&state).await;
     state.upstream.0.set(FAIL);
+    refresh(&state).await;
     let ready = get(addr, "/health/ready").await;
     assert_eq!(
         (ready.status, ready.json()["status"].clone()),
@@ -215,9 +230,11 @@ async fn aggregation_rules_over_http() {
     );
     assert_eq!(ready.check_status("upstream").as_deref(), Some("unhealthy"));
     state.upstream.0.set(OK);
+    refresh(&state).await;
 
     // A critical check unhealthy: unhealthy, 503, with the error's Display text as message.
     state.db.set(FAIL);
+    refresh(&state).await;
     let ready = get(addr, "/health/ready").await;
     assert_eq!(ready.status, 503);
     let body = ready.json();
@@ -250,9 +267,12 @@ async fn liveness_checks_only_what_opted_in() {
         .collect();
     assert_eq!(names, ["event-loop"]);
     state.db.set(FAIL);
+    refresh(&state).await;
     state.cache.set(FAIL);
+    refresh(&state).await;
     assert_eq!(get(addr, "/health/live").await.status, 200);
     state.event_loop.set(FAIL);
+    refresh(&state).await;
     assert_eq!(get(addr, "/health/live").await.status, 503);
 }
 
@@ -383,6 +403,7 @@ async fn check_functions_stay_callable() {
     let state = new_state();
     assert!(database(&state).await.is_ok());
     state.db.set(FAIL);
+    refresh(&state).await;
     assert_eq!(
         database(&state).await.unwrap_err().to_string(),
         "database error: connection refused"

@@ -15,13 +15,23 @@ impl HealthCheck for Pool {
 #[derive(Clone, HealthState)]
 #[health(checks(database, cache, migrations, clock))]
 struct AppState {
-    #[health(check(name = "pool", timeout_ms = 250, critical))]
+    #[health(check(name = "pool", timeout_ms = 250, critical, interval_ms = 2000, no_breaker))]
     pool: Pool,
     #[health(lifecycle)]
     lifecycle: Lifecycle,
 }
 
-#[health_check(name = "database", timeout_ms = 500, critical)]
+#[health_check(
+    name = "database",
+    timeout_ms = 500,
+    critical,
+    interval_ms = 1000,
+    failure_threshold = 3,
+    success_threshold = 2,
+    breaker_threshold = 5,
+    backoff_ms = 2000,
+    max_backoff_ms = 60_000
+)]
 async fn database(_state: &AppState) -> Result<(), std::io::Error> {
     Ok(())
 }
@@ -44,5 +54,17 @@ async fn clock() -> Result<(), &'static str> {
 fn main() {
     let state = AppState { pool: Pool, lifecycle: Lifecycle::new() };
     let _app: Router = Router::new().merge(AppState::health_router()).with_state(state);
-    assert_eq!(<AppState as HealthState>::CHECKS.len(), 5);
+    let checks = <AppState as HealthState>::CHECKS;
+    assert_eq!(checks.len(), 5);
+    let database = &checks[0];
+    assert_eq!(database.interval(), std::time::Duration::from_millis(1000));
+    assert_eq!(database.damping().failure_threshold, 3);
+    assert_eq!(database.damping().success_threshold, 2);
+    let breaker = database.breaker().unwrap();
+    assert_eq!(breaker.threshold, 5);
+    assert_eq!(breaker.backoff, std::time::Duration::from_millis(2000));
+    assert_eq!(breaker.max_backoff, std::time::Duration::from_secs(60));
+    let pool = &checks[4];
+    assert!(pool.breaker().is_none());
+    assert_eq!(pool.interval(), std::time::Duration::from_secs(2));
 }
