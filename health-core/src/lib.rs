@@ -8,6 +8,8 @@ mod check;
 mod engine;
 mod lifecycle;
 mod outcome;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod run;
 mod scheduler;
 mod spec;

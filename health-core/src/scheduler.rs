@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 use crate::engine::{run_and_record, Begin, Engine, Slot};
-use crate::{HealthState, Probe};
+use crate::{HealthState, Phase, Probe};
 
 /// A handle to the background scheduler of one state, returned by [`start_scheduler`].
 ///
@@ -83,8 +83,10 @@ async fn drive<S: HealthState>(state: S, engine: Arc<Engine>, index: usize) {
     slot.set_scheduled(true);
     let _owned = Owned(slot);
     let startup_only = !spec.is_in(Probe::Live) && !spec.is_in(Probe::Ready);
+    let gates_startup = spec.is_in(Probe::Startup);
+    let lifecycle = state.lifecycle().clone();
     loop {
-        if startup_only && state.lifecycle().has_been_ready() {
+        if startup_only && lifecycle.has_been_ready() {
             return;
         }
         let now = Instant::now();
@@ -101,6 +103,16 @@ async fn drive<S: HealthState>(state: S, engine: Arc<Engine>, index: usize) {
             }
             Begin::OpenUntil(until) => until,
         };
-        tokio::time::sleep_until(next.max(Instant::now())).await;
+        let sleep = tokio::time::sleep_until(next.max(Instant::now()));
+        if gates_startup && lifecycle.phase() == Phase::Starting {
+            // Start-up work is under way (e.g. migrations): the moment it completes, run again
+            // instead of leaving the startup probe on a result from before it.
+            tokio::select! {
+                () = sleep => {}
+                () = lifecycle.reached(Phase::Started) => {}
+            }
+        } else {
+            sleep.await;
+        }
     }
 }

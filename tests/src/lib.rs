@@ -213,6 +213,6 @@ pub async fn wait_for_status(
         if tokio::time::Instant::now() >= deadline {
             panic!("GET {path} did not answer {status} within {within:?}; last: {last}");
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
