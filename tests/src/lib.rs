@@ -2,6 +2,9 @@
 //! (one connection per request, `Connection: close`, as the kubelet probes), and a server
 //! spawned on a free loopback port.
 
+pub mod dep;
+pub mod pg;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -161,15 +164,31 @@ pub async fn spawn(app: axum::Router) -> SocketAddr {
 /// Sends SIGTERM to process `pid` (this process included), as Kubernetes does to a pod's
 /// containers on termination.
 pub fn send_sigterm(pid: u32) {
-    let pid = libc::pid_t::try_from(pid).expect("pid fits pid_t");
+    send_signal(pid, libc::SIGTERM);
+}
+
+/// Sends `signal` to process `pid`; fails the test if the process does not exist.
+pub fn send_signal(pid: u32, signal: libc::c_int) {
+    if let Err(error) = try_signal(pid, signal) {
+        panic!("kill({pid}, {signal}): {error}");
+    }
+}
+
+/// Sends `signal` to process `pid`.
+pub fn try_signal(pid: u32, signal: libc::c_int) -> std::io::Result<()> {
+    let pid = libc::pid_t::try_from(pid).map_err(std::io::Error::other)?;
     // SAFETY: kill(2) has no memory-safety preconditions; it only sends a signal.
-    let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
-    assert_eq!(
-        rc,
-        0,
-        "kill({pid}, SIGTERM): {}",
-        std::io::Error::last_os_error()
-    );
+    if unsafe { libc::kill(pid, signal) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Whether this process runs as root (PostgreSQL must then run as the `postgres` user).
+pub fn is_root() -> bool {
+    // SAFETY: geteuid(2) has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
 }
 
 /// A port that was free a moment ago on 127.0.0.1, for a child process to bind.
@@ -215,4 +234,75 @@ pub async fn wait_for_status(
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// What a [`storm`] saw.
+#[derive(Debug, Default, Clone)]
+pub struct StormStats {
+    /// Requests answered.
+    pub requests: usize,
+    /// Answers per status code: `(code, count)`.
+    pub codes: Vec<(u16, usize)>,
+    /// The slowest answer.
+    pub max_latency: Duration,
+}
+
+impl StormStats {
+    /// How many answers had status `code`.
+    pub fn count(&self, code: u16) -> usize {
+        self.codes
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map_or(0, |(_, n)| *n)
+    }
+}
+
+/// `concurrency` clients that each send `GET path` on a new connection (as the kubelet does),
+/// one after another, for `duration`. Bounded in time; loopback only.
+pub async fn storm(
+    addr: SocketAddr,
+    path: &'static str,
+    concurrency: usize,
+    duration: Duration,
+) -> StormStats {
+    let until = tokio::time::Instant::now() + duration;
+    let mut clients = tokio::task::JoinSet::new();
+    for _ in 0..concurrency {
+        clients.spawn(async move {
+            let mut stats = StormStats::default();
+            while tokio::time::Instant::now() < until {
+                let begun = tokio::time::Instant::now();
+                let response = request(addr, "GET", path).await;
+                stats.max_latency = stats.max_latency.max(begun.elapsed());
+                stats.requests += 1;
+                match stats.codes.iter_mut().find(|(c, _)| *c == response.status) {
+                    Some((_, n)) => *n += 1,
+                    None => stats.codes.push((response.status, 1)),
+                }
+            }
+            stats
+        });
+    }
+    let mut total = StormStats::default();
+    while let Some(client) = clients.join_next().await {
+        let stats = client.expect("storm client");
+        total.requests += stats.requests;
+        total.max_latency = total.max_latency.max(stats.max_latency);
+        for (code, n) in stats.codes {
+            match total.codes.iter_mut().find(|(c, _)| *c == code) {
+                Some((_, m)) => *m += n,
+                None => total.codes.push((code, n)),
+            }
+        }
+    }
+    total
+}
+
+/// The check named `name` in a JSON report (panics with the body if there is none).
+pub fn check_json(body: &serde_json::Value, name: &str) -> serde_json::Value {
+    body["checks"]
+        .as_array()
+        .and_then(|checks| checks.iter().find(|c| c["name"] == name))
+        .cloned()
+        .unwrap_or_else(|| panic!("no check {name:?} in {body}"))
 }

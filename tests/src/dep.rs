@@ -1,0 +1,160 @@
+//! A dependency on a real TCP socket that the test controls and that counts every call it
+//! receives: a line protocol (`PING` answered by `PONG`) whose server can answer, refuse
+//! (close at once), hang (accept, read, never reply) or follow a script of up and down, like a
+//! database that is up, down, frozen or flapping.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use health_axum::{async_trait, CheckOutcome, HealthCheck};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// How the dependency treats the next connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Mode {
+    /// Answers `PONG`.
+    Up = 0,
+    /// Accepts and closes at once (the check sees an error).
+    Down = 1,
+    /// Accepts, reads, and never answers (the check hangs until its timeout).
+    Hang = 2,
+    /// Call `n` is answered when `FLAP_SCRIPT[n % len]` is `U` and refused when it is `D`:
+    /// short runs of each, like a dependency that flaps faster than a damping threshold of 3.
+    Flap = 3,
+}
+
+/// The up/down script of [`Mode::Flap`]: runs of one or two, and one run of three of each.
+pub const FLAP_SCRIPT: &[u8] = b"UDUDDUDUUDUDDDUDUUUD";
+
+struct Shared {
+    mode: AtomicU8,
+    calls: AtomicUsize,
+    delay_ms: AtomicU64,
+}
+
+/// A controllable, counting TCP dependency on 127.0.0.1; it stops with the test's runtime.
+#[derive(Clone)]
+pub struct Dependency {
+    shared: Arc<Shared>,
+    /// Its address.
+    pub addr: SocketAddr,
+}
+
+impl Dependency {
+    /// Starts listening in `mode`.
+    pub async fn start(mode: Mode) -> Dependency {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().unwrap();
+        let shared = Arc::new(Shared {
+            mode: AtomicU8::new(mode as u8),
+            calls: AtomicUsize::new(0),
+            delay_ms: AtomicU64::new(0),
+        });
+        let serving = Arc::clone(&shared);
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let call = serving.calls.fetch_add(1, Ordering::SeqCst);
+                let mut mode = serving.mode.load(Ordering::SeqCst);
+                if mode == Mode::Flap as u8 {
+                    mode = match FLAP_SCRIPT[call % FLAP_SCRIPT.len()] {
+                        b'U' => Mode::Up as u8,
+                        _ => Mode::Down as u8,
+                    };
+                }
+                let delay = Duration::from_millis(serving.delay_ms.load(Ordering::SeqCst));
+                tokio::spawn(serve(stream, mode, delay));
+            }
+        });
+        Dependency { shared, addr }
+    }
+
+    /// Changes how new connections are treated.
+    pub fn set(&self, mode: Mode) {
+        self.shared.mode.store(mode as u8, Ordering::SeqCst);
+    }
+
+    /// Makes every `PONG` wait `delay` first (a slow but healthy dependency).
+    pub fn set_delay(&self, delay: Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.shared.delay_ms.store(ms, Ordering::SeqCst);
+    }
+
+    /// Connections accepted so far: each run of a check against it is one.
+    pub fn calls(&self) -> usize {
+        self.shared.calls.load(Ordering::SeqCst)
+    }
+}
+
+/// A check as a value: one [`ping`] per run, with no timeout of its own.
+#[async_trait]
+impl HealthCheck for Dependency {
+    async fn check(&self) -> CheckOutcome {
+        match ping(self.addr).await {
+            Ok(()) => CheckOutcome::healthy(),
+            Err(error) => CheckOutcome::unhealthy(error),
+        }
+    }
+}
+
+async fn serve(mut stream: TcpStream, mode: u8, delay: Duration) {
+    let mut line = [0u8; 5];
+    match mode {
+        0 => {
+            if stream.read_exact(&mut line).await.is_ok() && &line == b"PING\n" {
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+                let _ = stream.write_all(b"PONG\n").await;
+            }
+        }
+        1 => drop(stream),
+        _ => {
+            // Hold the connection open, answering nothing, until the client gives up.
+            let mut sink = [0u8; 64];
+            while let Ok(n) = stream.read(&mut sink).await {
+                if n == 0 {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// One call to a [`Dependency`]: connect, send `PING`, expect `PONG`. No timeout of its own
+/// (as in the tutorials): the framework's timeout must bound it.
+pub async fn ping(addr: SocketAddr) -> Result<(), String> {
+    let mut stream = TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    stream
+        .write_all(b"PING\n")
+        .await
+        .map_err(|e| format!("write: {e}"))?;
+    let mut line = [0u8; 5];
+    stream
+        .read_exact(&mut line)
+        .await
+        .map_err(|e| format!("no answer: {e}"))?;
+    if &line == b"PONG\n" {
+        Ok(())
+    } else {
+        Err(format!("unexpected answer {line:?}"))
+    }
+}
+
+/// Polls `condition` every 5 ms until it holds, failing the test after `within`.
+pub async fn eventually(within: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + within;
+    while !condition() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
