@@ -1,0 +1,406 @@
+//! The built-in PostgreSQL check and the engine against a real PostgreSQL server that each test
+//! starts itself (`initdb` and `pg_ctl` in a temporary directory, on a free port), then stops,
+//! kills, freezes with SIGSTOP and restarts. What the server executed is counted on the server,
+//! from its statement log.
+//!
+//! Without the PostgreSQL server binaries these tests fail with instructions; they never skip.
+//! Bounds on time are generous; exact figures belong in benchmarks.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use health_axum::prelude::*;
+use health_axum::{latest, refresh, CheckReport};
+use health_tests::dep::{Dependency, Mode};
+use health_tests::pg::PgServer;
+use health_tests::{check_json, get, spawn, storm, wait_for_status};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use tokio::time::Instant;
+
+/// A state whose only check is the built-in pool check, configured by `$args`.
+macro_rules! db_state {
+    ($name:ident, $($args:tt)*) => {
+        #[derive(Clone, HealthState)]
+        struct $name {
+            #[health(check(name = "database", critical, $($args)*))]
+            db: PgPool,
+            #[health(lifecycle)]
+            lifecycle: Lifecycle,
+        }
+
+        impl $name {
+            fn new(db: PgPool) -> Self {
+                $name {
+                    db,
+                    lifecycle: Lifecycle::new(),
+                }
+            }
+        }
+    };
+}
+
+/// A lazy pool with sqlx's defaults (an acquire may wait 30 s): the check's timeout must bound it.
+fn pool(url: &str, max: u32) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(max)
+        .connect_lazy(url)
+        .expect("pool options")
+}
+
+/// Runs a blocking server operation (`pg_ctl`, signals) off the runtime that serves the probes,
+/// so probe latencies are not distorted by it.
+async fn on_pg(pg: &Arc<PgServer>, op: impl FnOnce(&PgServer) + Send + 'static) {
+    let pg = Arc::clone(pg);
+    tokio::task::spawn_blocking(move || op(&pg))
+        .await
+        .expect("server operation");
+}
+
+/// The probe routes of `state` with `health_axum::serve` (background scheduler on).
+async fn serve_probes<S: HealthState + HealthRouterExt>(state: &S) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = S::health_router().build().with_state(state.clone());
+    let state = state.clone();
+    tokio::spawn(async move { health_axum::serve(listener, app, state).await });
+    addr
+}
+
+async fn report<S: HealthState>(state: &S) -> CheckReport {
+    latest(state, |_| true).await.remove(0)
+}
+
+/// A kubelet-like prober running beside a fault: one liveness and one readiness probe at a
+/// time, each on a new connection, recording the slowest answer and any failed liveness.
+struct Prober {
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<ProbeStats>,
+}
+
+#[derive(Debug, Default)]
+struct ProbeStats {
+    probes: usize,
+    slowest: Duration,
+    live_failures: usize,
+}
+
+impl Prober {
+    fn start(addr: SocketAddr) -> Prober {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = Arc::clone(&stop);
+        let task = tokio::spawn(async move {
+            let mut stats = ProbeStats::default();
+            while !stopping.load(Ordering::SeqCst) {
+                for path in ["/health/live", "/health/ready"] {
+                    let begun = Instant::now();
+                    let response = get(addr, path).await;
+                    stats.slowest = stats.slowest.max(begun.elapsed());
+                    stats.probes += 1;
+                    if path == "/health/live" && response.status != 200 {
+                        stats.live_failures += 1;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            stats
+        });
+        Prober { stop, task }
+    }
+
+    async fn finish(self) -> ProbeStats {
+        self.stop.store(true, Ordering::SeqCst);
+        let stats = self.task.await.unwrap();
+        println!("prober: {stats:?}");
+        assert!(stats.probes >= 20, "the prober ran: {stats:?}");
+        assert_eq!(stats.live_failures, 0, "liveness stayed 200 throughout");
+        assert!(
+            stats.slowest < Duration::from_millis(250),
+            "a probe took {:?}: probes must answer from the snapshot at once",
+            stats.slowest
+        );
+        stats
+    }
+}
+
+// -- Outage: stopped or crashed, then restarted -------------------------------------------
+
+const INTERVAL: u64 = 300;
+const TIMEOUT: u64 = 300;
+const THRESHOLD: u64 = 2;
+const MAX_BACKOFF: u64 = 1000;
+
+db_state!(
+    Outage,
+    interval_ms = 300,
+    timeout_ms = 300,
+    failure_threshold = 2,
+    backoff_ms = 300,
+    max_backoff_ms = 1000
+);
+
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    /// `pg_ctl stop -m fast`: clients are disconnected, the port refuses.
+    Stop,
+    /// SIGKILL to every server process: a crash.
+    Kill,
+}
+
+async fn outage_and_recovery(fault: Fault) {
+    let pg = Arc::new(PgServer::start());
+    let state = Outage::new(pool(&pg.url(), 2));
+    let addr = serve_probes(&state).await;
+    wait_for_status(addr, "/health/ready", 200, Duration::from_secs(10)).await;
+    let prober = Prober::start(addr);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    on_pg(&pg, move |pg| match fault {
+        Fault::Stop => pg.stop(),
+        Fault::Kill => pg.kill(),
+    })
+    .await;
+    let down = Instant::now();
+    let ready = wait_for_status(addr, "/health/ready", 503, Duration::from_secs(5)).await;
+    let took = down.elapsed();
+    // One interval until the next run, its timeout at most, then damping: one more interval.
+    let bound = Duration::from_millis(INTERVAL + TIMEOUT + THRESHOLD * INTERVAL + 700);
+    println!("{fault:?}: readiness 503 after {took:?} (bound {bound:?})");
+    assert!(
+        took < bound,
+        "{fault:?}: readiness turned 503 after {took:?}"
+    );
+    let check = check_json(&ready.json(), "database");
+    assert_eq!(check["status"], "unhealthy", "{check}");
+    assert_eq!(check["raw_status"], "unhealthy", "{check}");
+    assert!(check["message"].is_string(), "{check}");
+    // Stay down long enough for the breaker to open and back off.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+
+    on_pg(&pg, |pg| pg.start_again()).await;
+    let up = Instant::now();
+    wait_for_status(addr, "/health/ready", 200, Duration::from_secs(5)).await;
+    let took = up.elapsed();
+    let bound = Duration::from_millis(MAX_BACKOFF + INTERVAL + TIMEOUT + 1500);
+    println!("{fault:?}: readiness 200 after {took:?} (bound {bound:?})");
+    assert!(
+        took < bound,
+        "{fault:?}: readiness recovered after {took:?}"
+    );
+
+    // No stale-connection error after the first successful check: every later run is healthy.
+    let first = report(&state).await.snapshot.runs;
+    let watch_until = Instant::now() + Duration::from_millis(6 * INTERVAL);
+    while Instant::now() < watch_until {
+        let check = report(&state).await;
+        assert_eq!(
+            check.raw().status,
+            Status::Healthy,
+            "run {} after recovery failed: {:?}",
+            check.snapshot.runs,
+            check.raw().message
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let later = report(&state).await.snapshot.runs;
+    assert!(later >= first + 4, "runs went on: {first} -> {later}");
+    // The application's own queries work on the same pool.
+    sqlx::query("SELECT 2")
+        .execute(&state.db)
+        .await
+        .expect("the pool serves queries after the restart");
+
+    prober.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopped_database_fails_readiness_not_liveness_and_recovers_on_restart() {
+    outage_and_recovery(Fault::Stop).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crashed_database_fails_readiness_not_liveness_and_recovers_on_restart() {
+    outage_and_recovery(Fault::Kill).await;
+}
+
+// -- Frozen: accepts, never answers -------------------------------------------------------
+
+db_state!(
+    Frozen,
+    interval_ms = 500,
+    timeout_ms = 500,
+    failure_threshold = 1,
+    max_backoff_ms = 1000
+);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_frozen_database_times_out_at_the_timeout_while_probes_answer_at_once() {
+    let pg = Arc::new(PgServer::start());
+    let state = Frozen::new(pool(&pg.url(), 2));
+    let addr = serve_probes(&state).await;
+    wait_for_status(addr, "/health/ready", 200, Duration::from_secs(10)).await;
+    let prober = Prober::start(addr);
+
+    on_pg(&pg, |pg| pg.freeze()).await;
+    let frozen = Instant::now();
+    let ready = wait_for_status(addr, "/health/ready", 503, Duration::from_secs(4)).await;
+    let took = frozen.elapsed();
+    assert!(
+        took < Duration::from_millis(500 + 500 + 1000),
+        "readiness turned 503 {took:?} after the freeze"
+    );
+    let check = check_json(&ready.json(), "database");
+    let message = check["message"].as_str().unwrap_or_default();
+    assert!(message.contains("timed out after 500 ms"), "{check}");
+    let latency = check["latency_ms"].as_f64().unwrap();
+    assert!(
+        (500.0..2000.0).contains(&latency),
+        "the run was cut at its 500 ms timeout: {latency} ms"
+    );
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+
+    on_pg(&pg, |pg| pg.thaw()).await;
+    let thawed = Instant::now();
+    wait_for_status(addr, "/health/ready", 200, Duration::from_secs(5)).await;
+    println!(
+        "frozen: 503 after {took:?}, 200 again {:?} after thawing",
+        thawed.elapsed()
+    );
+    prober.finish().await;
+}
+
+db_state!(
+    Unanswered,
+    interval_ms = 300,
+    timeout_ms = 300,
+    failure_threshold = 1,
+    no_breaker
+);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_listener_that_accepts_and_never_replies_times_out_at_the_timeout() {
+    // Not PostgreSQL at all: a socket that accepts the connection and never says a word, where
+    // sqlx would wait for its 30 s acquire timeout.
+    let silent = Dependency::start(Mode::Hang).await;
+    let url = format!("postgres://postgres@{}/postgres", silent.addr);
+    let state = Unanswered::new(pool(&url, 2));
+    let begun = Instant::now();
+    let addr = serve_probes(&state).await;
+    // Until the first run has a result, a probe waits for it (at most its timeout); from then
+    // on probes answer from the snapshot.
+    let ready = wait_for_status(addr, "/health/ready", 503, Duration::from_secs(3)).await;
+    assert!(
+        begun.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        begun.elapsed()
+    );
+    let prober = Prober::start(addr);
+    let check = check_json(&ready.json(), "database");
+    assert_eq!(check["message"], "timed out after 300 ms", "{check}");
+    // Every interval another run connects, and is cut at the timeout again.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let runs = report(&state).await.snapshot.runs;
+    assert!(runs >= 3, "runs went on: {runs}");
+    assert!(silent.calls() >= 1, "the check did connect");
+    prober.finish().await;
+}
+
+// -- The pool itself: acquire bounded by the timeout, details ------------------------------
+
+db_state!(
+    Bounded,
+    interval_ms = 60000,
+    timeout_ms = 300,
+    failure_threshold = 1
+);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pool_check_is_bounded_by_its_timeout_and_reports_the_pool() {
+    let pg = Arc::new(PgServer::start());
+    let state = Bounded::new(pool(&pg.url(), 1));
+
+    refresh(&state).await;
+    let check = report(&state).await;
+    assert_eq!(check.status, Status::Healthy, "{:?}", check.raw().message);
+    let details = check.raw().details.clone().expect("details");
+    assert_eq!(details["size"], 1, "{details}");
+    let idle = details["idle"].as_u64().expect("idle is a count");
+    assert!(idle <= 1, "{details}");
+    assert_eq!(details["max"], 1, "{details}");
+    assert!(
+        details["round_trip_ms"].as_f64().unwrap() > 0.0,
+        "{details}"
+    );
+
+    // The application holds the only connection: acquiring one would wait 30 s.
+    let held = state.db.acquire().await.unwrap();
+    let begun = Instant::now();
+    refresh(&state).await;
+    let took = begun.elapsed();
+    let check = report(&state).await;
+    assert_eq!(check.status, Status::Unhealthy);
+    assert_eq!(
+        check.raw().message.as_deref(),
+        Some("timed out after 300 ms")
+    );
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_secs(2),
+        "{took:?}"
+    );
+    drop(held);
+    refresh(&state).await;
+    assert_eq!(report(&state).await.status, Status::Healthy);
+}
+
+// -- Probe storm, counted on the server ---------------------------------------------------
+
+db_state!(StormScheduled, interval_ms = 1000, timeout_ms = 500);
+db_state!(StormOnDemand, interval_ms = 1000, timeout_ms = 500);
+
+async fn storm_counted_on_the_server(pg: &PgServer, addr: SocketAddr, what: &str) {
+    wait_for_status(addr, "/health/ready", 200, Duration::from_secs(10)).await;
+    let before = pg.count_statements("SELECT 1");
+    let duration = Duration::from_secs(3);
+    let stats = storm(addr, "/health/ready", 200, duration).await;
+    // Let the server's log catch up with what it executed.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let executed = pg.count_statements("SELECT 1") - before;
+    let allowed = duration.as_secs() as usize + 2;
+    println!(
+        "{what}: {} probes ({:?}); PostgreSQL executed SELECT 1 {executed} times (allowed {allowed})",
+        stats.requests, stats.codes
+    );
+    assert!(
+        stats.requests >= 500,
+        "the storm was not a storm: {stats:?}"
+    );
+    assert_eq!(stats.count(200), stats.requests, "{stats:?}");
+    assert!(
+        executed <= allowed,
+        "{what}: PostgreSQL executed the check {executed} times for {} probes in {duration:?}",
+        stats.requests
+    );
+    assert!(executed >= 1, "{what}: the check kept running");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_probe_storm_costs_postgres_one_query_per_interval() {
+    let pg = PgServer::start();
+
+    let scheduled = StormScheduled::new(pool(&pg.url(), 2));
+    let addr = serve_probes(&scheduled).await;
+    storm_counted_on_the_server(&pg, addr, "scheduler").await;
+    // Its scheduler would go on querying the same server: stop it before counting the next.
+    health_axum::start_scheduler(&scheduled).stop();
+
+    let on_demand = StormOnDemand::new(pool(&pg.url(), 2));
+    on_demand.lifecycle.mark_started();
+    let addr = spawn(
+        StormOnDemand::health_router()
+            .build()
+            .with_state(on_demand.clone()),
+    )
+    .await;
+    storm_counted_on_the_server(&pg, addr, "on demand").await;
+}
