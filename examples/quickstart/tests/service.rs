@@ -1,5 +1,6 @@
-//! Runs the built example binary as a user would (on a fresh SQLite file, on a free port) and
-//! checks its probes, its API and its graceful shutdown on a real SIGTERM.
+//! Runs the built example binary as a user would (on a fresh SQLite file, or on a PostgreSQL
+//! server the test starts, on a free port) and checks its probes, its API, its graceful shutdown
+//! on a real SIGTERM, and what its probes answer while PostgreSQL is down.
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -21,20 +22,23 @@ impl Drop for Service {
     }
 }
 
-fn start() -> Service {
+/// Starts the binary on a new SQLite file in a temporary directory, or on `database_url`.
+fn start(database_url: Option<String>) -> Service {
     let dir = std::env::temp_dir().join(format!(
         "quickstart-test-{}-{}",
         std::process::id(),
-        Instant::now().elapsed().as_nanos()
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
     ));
     std::fs::create_dir_all(&dir).unwrap();
     let port = free_port();
+    let url =
+        database_url.unwrap_or_else(|| format!("sqlite://{}/notes.db?mode=rwc", dir.display()));
     let child = Command::new(env!("CARGO_BIN_EXE_quickstart"))
         .env("PORT", port.to_string())
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}/notes.db?mode=rwc", dir.display()),
-        )
+        .env("DATABASE_URL", url)
         .env("DRAIN_DELAY_MS", "600")
         .env("SHUTDOWN_TIMEOUT_MS", "3000")
         .stdout(Stdio::null())
@@ -59,7 +63,7 @@ fn names(body: &serde_json::Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn probes_answer_as_documented_and_sigterm_drains() {
-    let mut service = start();
+    let mut service = start(None);
     let addr = service.addr;
     // The first passing startup probe ran the startup checks; later ones answer from the latch.
     let startup = wait_for_status(addr, "/health/startup", 200, Duration::from_secs(30))
@@ -130,4 +134,58 @@ async fn probes_answer_as_documented_and_sigterm_drains() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert!(status.success(), "exit status {status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_postgres_a_database_outage_fails_readiness_only_and_heals() {
+    let pg = std::sync::Arc::new(health_tests::pg::PgServer::start());
+    let service = start(Some(pg.url()));
+    let addr = service.addr;
+    wait_for_status(addr, "/health/startup", 200, Duration::from_secs(30)).await;
+    let ready = wait_for_status(addr, "/health/ready", 200, Duration::from_secs(10)).await;
+    assert_eq!(ready.json()["checks"][0]["name"], "database");
+    let created = health_tests::request_with_body(
+        addr,
+        "POST",
+        "/notes",
+        "application/json",
+        br#"{"body":"on postgres"}"#,
+    )
+    .await;
+    assert_eq!(created.status, 201, "the API works on PostgreSQL");
+
+    let stopping = std::sync::Arc::clone(&pg);
+    tokio::task::spawn_blocking(move || stopping.stop())
+        .await
+        .unwrap();
+    let down = Instant::now();
+    // The example keeps the defaults: a run every 5 s, two failures in a row to turn unhealthy.
+    let ready = wait_for_status(addr, "/health/ready", 503, Duration::from_secs(15)).await;
+    println!(
+        "readiness 503 {:?} after PostgreSQL stopped",
+        down.elapsed()
+    );
+    let check = &ready.json()["checks"][0];
+    assert_eq!(check["status"], "unhealthy", "{check}");
+    for _ in 0..5 {
+        assert_eq!(
+            get(addr, "/health/live").await.status,
+            200,
+            "liveness unaffected"
+        );
+    }
+    assert_eq!(get(addr, "/notes").await.status, 503, "the API says so too");
+
+    let starting = std::sync::Arc::clone(&pg);
+    tokio::task::spawn_blocking(move || starting.start_again())
+        .await
+        .unwrap();
+    let up = Instant::now();
+    // At most one back-off (the interval, 5 s, doubled once) and one interval.
+    wait_for_status(addr, "/health/ready", 200, Duration::from_secs(20)).await;
+    println!(
+        "readiness 200 {:?} after PostgreSQL restarted",
+        up.elapsed()
+    );
+    assert_eq!(get(addr, "/notes").await.status, 200);
 }
