@@ -306,3 +306,43 @@ pub fn check_json(body: &serde_json::Value, name: &str) -> serde_json::Value {
         .cloned()
         .unwrap_or_else(|| panic!("no check {name:?} in {body}"))
 }
+
+/// The probe routes of `state`, served with `health_axum::serve` on a free loopback port (which
+/// starts the background scheduler and marks the app started); returns the address at once.
+pub async fn serve_probes<S>(state: &S) -> SocketAddr
+where
+    S: health_axum::HealthState + health_axum::HealthRouterExt,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = S::health_router().build().with_state(state.clone());
+    let state = state.clone();
+    tokio::spawn(async move { health_axum::serve(listener, app, state).await });
+    addr
+}
+
+/// The first check of `state` as a probe would see it now.
+pub async fn report<S: health_axum::HealthState>(state: &S) -> health_axum::CheckReport {
+    health_axum::latest(state, |_| true).await.remove(0)
+}
+
+/// Polls [`report`] until `condition` holds; fails the test after `within`, showing the last.
+pub async fn report_until<S: health_axum::HealthState>(
+    state: &S,
+    within: Duration,
+    what: &str,
+    condition: impl Fn(&health_axum::CheckReport) -> bool,
+) -> health_axum::CheckReport {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let check = report(state).await;
+        if condition(&check) {
+            return check;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not within {within:?}; last: {check:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}

@@ -241,11 +241,17 @@ impl PgServer {
             crate::send_signal(*pid as u32, libc::SIGKILL);
         }
         let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+            || pids.iter().any(|pid| is_alive(*pid))
+        {
             assert!(Instant::now() < deadline, "PostgreSQL did not die");
             std::thread::sleep(Duration::from_millis(20));
         }
+        // A crash leaves its lock files behind. PostgreSQL would reuse them once their pid is
+        // gone, but a killed postmaster may linger as a zombie when nothing reaps orphans (as in
+        // some containers), so remove them, as an operator would after checking the process.
         let _ = std::fs::remove_file(self.data().join("postmaster.pid"));
+        let _ = std::fs::remove_file(self.dir.join(format!(".s.PGSQL.{}.lock", self.port)));
     }
 
     /// How many times the server has logged `statement` so far (with `log_statement = all`,
@@ -257,6 +263,19 @@ impl PgServer {
             .lines()
             .filter(|line| line.trim_end().ends_with(&needle))
             .count()
+    }
+}
+
+/// Whether process `pid` still runs (a zombie, dead but not reaped, does not).
+fn is_alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            let state = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().next());
+            !matches!(state, Some("Z") | Some("X") | None)
+        }
+        Err(_) => false,
     }
 }
 

@@ -13,9 +13,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use health_axum::prelude::*;
-use health_axum::{latest, refresh, start_scheduler, CheckReport, Circuit};
+use health_axum::{refresh, start_scheduler, CheckReport, Circuit};
 use health_tests::dep::{eventually, Dependency, Mode, FLAP_SCRIPT};
-use health_tests::{check_json, get, spawn, storm, wait_for_status};
+use health_tests::{
+    check_json, get, report, report_until, serve_probes, spawn, storm, wait_for_status,
+};
 use tokio::time::Instant;
 
 /// A state with one critical check `dep` against a [`Dependency`], configured by `$args`.
@@ -40,25 +42,10 @@ macro_rules! dep_state {
     };
 }
 
-/// The probe routes of `state`, served with `health_axum::serve` (which starts the background
-/// scheduler and marks the app started); returns the address once readiness answers 200.
-async fn serve_probes<S: HealthState + HealthRouterExt>(state: &S) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = S::health_router().build().with_state(state.clone());
-    let state = state.clone();
-    tokio::spawn(async move { health_axum::serve(listener, app, state).await });
-    addr
-}
-
 /// The probe routes of `state` on a plain `axum::serve`: no scheduler, checks run on demand.
 async fn serve_on_demand<S: HealthState + HealthRouterExt>(state: &S) -> SocketAddr {
     state.lifecycle().mark_started();
     spawn(S::health_router().build().with_state(state.clone())).await
-}
-
-async fn report<S: HealthState>(state: &S) -> CheckReport {
-    latest(state, |_| true).await.remove(0)
 }
 
 // -- Probe storm: one execution per interval, however many probes -------------------------
@@ -222,27 +209,6 @@ dep_state!(
     backoff_ms = 400,
     max_backoff_ms = 1000
 );
-
-/// Polls the report until `condition` holds, for at most `within`.
-async fn report_until<S: HealthState>(
-    state: &S,
-    within: Duration,
-    what: &str,
-    condition: impl Fn(&CheckReport) -> bool,
-) -> CheckReport {
-    let deadline = Instant::now() + within;
-    loop {
-        let check = report(state).await;
-        if condition(&check) {
-            return check;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what}: not within {within:?}; last: {check:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-}
 
 fn retry_in(check: &CheckReport) -> Duration {
     match check.circuit {
@@ -429,6 +395,7 @@ async fn results_of_a_stalled_scheduler_turn_stale_and_unhealthy() {
     state.lifecycle.mark_started();
     // The scheduler runs on a runtime of its own, on one thread; the probes on this one.
     let (started, scheduler_started) = std::sync::mpsc::channel();
+    let (finish, finished) = tokio::sync::oneshot::channel::<()>();
     let scheduler_state = state.clone();
     let scheduler_thread = std::thread::spawn(move || {
         tokio::runtime::Builder::new_current_thread()
@@ -437,7 +404,7 @@ async fn results_of_a_stalled_scheduler_turn_stale_and_unhealthy() {
             .unwrap()
             .block_on(async move {
                 let _ = started.send(start_scheduler(&scheduler_state));
-                tokio::time::sleep(Duration::from_secs(10)).await;
+                let _ = finished.await;
             });
     });
     let scheduler = scheduler_started.recv().unwrap();
@@ -469,7 +436,8 @@ async fn results_of_a_stalled_scheduler_turn_stale_and_unhealthy() {
     STALL.store(false, Ordering::SeqCst);
     wait_for_status(addr, "/health/ready", 200, Duration::from_secs(2)).await;
     scheduler.stop();
-    drop(scheduler_thread);
+    finish.send(()).unwrap();
+    scheduler_thread.join().unwrap();
 }
 
 // -- Start-up work while the probes answer ------------------------------------------------

@@ -12,10 +12,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use health_axum::prelude::*;
-use health_axum::{latest, refresh, CheckReport};
+use health_axum::{refresh, Circuit};
 use health_tests::dep::{Dependency, Mode};
 use health_tests::pg::PgServer;
-use health_tests::{check_json, get, spawn, storm, wait_for_status};
+use health_tests::{
+    check_json, get, report, report_until, serve_probes, spawn, storm, wait_for_status,
+};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use tokio::time::Instant;
 
@@ -56,20 +58,6 @@ async fn on_pg(pg: &Arc<PgServer>, op: impl FnOnce(&PgServer) + Send + 'static) 
     tokio::task::spawn_blocking(move || op(&pg))
         .await
         .expect("server operation");
-}
-
-/// The probe routes of `state` with `health_axum::serve` (background scheduler on).
-async fn serve_probes<S: HealthState + HealthRouterExt>(state: &S) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = S::health_router().build().with_state(state.clone());
-    let state = state.clone();
-    tokio::spawn(async move { health_axum::serve(listener, app, state).await });
-    addr
-}
-
-async fn report<S: HealthState>(state: &S) -> CheckReport {
-    latest(state, |_| true).await.remove(0)
 }
 
 /// A kubelet-like prober running beside a fault: one liveness and one readiness probe at a
@@ -154,7 +142,6 @@ async fn outage_and_recovery(fault: Fault) {
     let addr = serve_probes(&state).await;
     wait_for_status(addr, "/health/ready", 200, Duration::from_secs(10)).await;
     let prober = Prober::start(addr);
-    tokio::time::sleep(Duration::from_millis(300)).await;
 
     on_pg(&pg, move |pg| match fault {
         Fault::Stop => pg.stop(),
@@ -175,8 +162,12 @@ async fn outage_and_recovery(fault: Fault) {
     assert_eq!(check["status"], "unhealthy", "{check}");
     assert_eq!(check["raw_status"], "unhealthy", "{check}");
     assert!(check["message"].is_string(), "{check}");
-    // Stay down long enough for the breaker to open and back off.
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // Stay down until the breaker opens (three failures in a row): restarting then proves the
+    // half-open trial brings it back.
+    report_until(&state, Duration::from_secs(3), "circuit opens", |c| {
+        matches!(c.circuit, Circuit::Open { .. })
+    })
+    .await;
 
     on_pg(&pg, |pg| pg.start_again()).await;
     let up = Instant::now();
@@ -258,7 +249,11 @@ async fn a_frozen_database_times_out_at_the_timeout_while_probes_answer_at_once(
         (500.0..2000.0).contains(&latency),
         "the run was cut at its 500 ms timeout: {latency} ms"
     );
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    // While frozen the breaker opens: the dead server is not hammered with connections.
+    report_until(&state, Duration::from_secs(3), "circuit opens", |c| {
+        matches!(c.circuit, Circuit::Open { .. })
+    })
+    .await;
 
     on_pg(&pg, |pg| pg.thaw()).await;
     let thawed = Instant::now();
@@ -299,9 +294,14 @@ async fn a_listener_that_accepts_and_never_replies_times_out_at_the_timeout() {
     let check = check_json(&ready.json(), "database");
     assert_eq!(check["message"], "timed out after 300 ms", "{check}");
     // Every interval another run connects, and is cut at the timeout again.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    let runs = report(&state).await.snapshot.runs;
-    assert!(runs >= 3, "runs went on: {runs}");
+    let check = report_until(&state, Duration::from_secs(3), "three runs", |c| {
+        c.snapshot.runs >= 3
+    })
+    .await;
+    assert_eq!(
+        check.raw().message.as_deref(),
+        Some("timed out after 300 ms")
+    );
     assert!(silent.calls() >= 1, "the check did connect");
     prober.finish().await;
 }
