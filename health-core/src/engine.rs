@@ -6,7 +6,7 @@
 
 use std::any::TypeId;
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -18,7 +18,22 @@ use crate::run::run_check;
 use crate::{CheckResult, CheckSpec, HealthState, Status};
 
 /// How long past a run's timeout a waiter keeps waiting for its result (task scheduling slack).
-const WAIT_SLACK: Duration = Duration::from_millis(250);
+pub(crate) const WAIT_SLACK: Duration = Duration::from_millis(250);
+
+/// `t + d`, saturating at a far future instead of panicking on overflow (a check may be
+/// configured with a huge interval or back-off to mean "practically never").
+pub(crate) fn later(t: Instant, d: Duration) -> Instant {
+    t.checked_add(d).unwrap_or_else(|| far_future(t))
+}
+
+/// About thirty years after `t` (what Tokio itself uses for "never").
+fn far_future(t: Instant) -> Instant {
+    const THIRTY_YEARS: Duration = Duration::from_secs(86_400 * 365 * 30);
+    t.checked_add(THIRTY_YEARS).unwrap_or(t)
+}
+
+/// Source of scheduler-task epochs; 0 means "no scheduler owns the slot".
+static EPOCHS: AtomicU64 = AtomicU64::new(1);
 
 /// The latest recorded state of one check: its raw last result and what is reported.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +63,8 @@ impl CheckSnapshot {
     /// A placeholder for a check that has no result at all because its first run has not
     /// finished within its timeout (its runner is stalled).
     pub(crate) fn missing<S>(spec: &CheckSpec<S>, waited: Duration, now: Instant) -> Self {
+        // Unhealthy for what it is (no result), not "stale": it never held a result to age.
+        let never = far_future(now);
         CheckSnapshot {
             result: CheckResult {
                 name: spec.name(),
@@ -67,7 +84,7 @@ impl CheckSnapshot {
             runs: 0,
             retry_at: None,
             fresh_until: now,
-            expires_at: now,
+            expires_at: never,
         }
     }
 
@@ -145,7 +162,8 @@ impl Engine {
 pub(crate) struct Slot {
     inner: Mutex<SlotInner>,
     recorded: Notify,
-    scheduled: AtomicBool,
+    /// The epoch of the scheduler task that owns the slot, or 0.
+    scheduled: AtomicU64,
 }
 
 struct SlotInner {
@@ -155,8 +173,11 @@ struct SlotInner {
     running_since: Option<Instant>,
     runs: u64,
     reported: Option<Status>,
+    /// Consecutive results on one side of the reported status (all worse, or all better).
     streak: u32,
     streak_worse: bool,
+    /// The least extreme status of the streak: where the reported status goes when it flips.
+    streak_bound: Status,
     consecutive_failures: u32,
     consecutive_successes: u32,
     breaker: Breaker,
@@ -173,6 +194,7 @@ impl Default for SlotInner {
             reported: None,
             streak: 0,
             streak_worse: false,
+            streak_bound: Status::Healthy,
             consecutive_failures: 0,
             consecutive_successes: 0,
             breaker: Breaker::Closed,
@@ -184,7 +206,7 @@ impl Default for SlotInner {
 /// What a caller that wants to run a check may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Begin {
-    /// Run it now; the caller must end with [`Slot::record`] (or drop a [`RunGuard`]).
+    /// Run it now; the caller must end the run through a [`Claim`] (see [`Slot::claim`]).
     Run,
     /// Another run is in flight: wait for it.
     Busy { generation: u64, since: Instant },
@@ -206,8 +228,38 @@ impl Slot {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn set_scheduled(&self, scheduled: bool) {
-        self.scheduled.store(scheduled, Ordering::Release);
+    /// Marks the slot as owned by a new scheduler task; returns that task's epoch.
+    pub(crate) fn own(&self) -> u64 {
+        let epoch = EPOCHS.fetch_add(1, Ordering::Relaxed);
+        self.scheduled.store(epoch, Ordering::Release);
+        epoch
+    }
+
+    /// Ends the ownership of the task with `epoch`, unless a newer task owns the slot already.
+    pub(crate) fn disown(&self, epoch: u64) {
+        let _ = self
+            .scheduled
+            .compare_exchange(epoch, 0, Ordering::AcqRel, Ordering::Acquire);
+    }
+
+    fn is_scheduled(&self) -> bool {
+        self.scheduled.load(Ordering::Acquire) != 0
+    }
+
+    /// If the circuit is open, makes its trial due now (the world changed: start-up work ended).
+    pub(crate) fn retry_now(&self, now: Instant) {
+        let mut inner = self.lock();
+        if let Breaker::Open { until } = &mut inner.breaker {
+            *until = (*until).min(now);
+        }
+    }
+
+    /// When the open circuit lets the next trial through, if it is open.
+    pub(crate) fn retry_at(&self) -> Option<Instant> {
+        match self.lock().breaker {
+            Breaker::Open { until } => Some(until),
+            Breaker::Closed | Breaker::HalfOpen => None,
+        }
     }
 
     /// The current generation (bumped whenever a run ends).
@@ -237,14 +289,14 @@ impl Slot {
         let spec = &S::CHECKS[index];
         let mut inner = self.lock();
         if let Some(snapshot) = &inner.snapshot {
-            if latched || now < snapshot.fresh_until || self.scheduled.load(Ordering::Acquire) {
+            if latched || now < snapshot.fresh_until || self.is_scheduled() {
                 return Read::Have(Arc::clone(snapshot), inner.circuit(now));
             }
         }
         match inner.begin(now) {
             Begin::Busy { generation, since } => Read::Wait {
                 generation,
-                deadline: since + spec.timeout() + WAIT_SLACK,
+                deadline: later(since, spec.timeout() + WAIT_SLACK),
             },
             Begin::OpenUntil(_) => match &inner.snapshot {
                 Some(snapshot) => Read::Have(Arc::clone(snapshot), inner.circuit(now)),
@@ -258,17 +310,12 @@ impl Slot {
             Begin::Run => {
                 let generation = inner.generation;
                 drop(inner);
-                let engine = Arc::clone(engine);
-                let state = state.clone();
                 // Its own task: the run completes and is recorded even if this probe request
                 // is dropped, and every concurrent probe waits on it instead of starting another.
-                tokio::spawn(async move {
-                    let slot = engine.slot(index);
-                    run_and_record(&S::CHECKS[index], &state, slot).await;
-                });
+                spawn_run(Claim::new(engine, index), state);
                 Read::Wait {
                     generation,
-                    deadline: now + spec.timeout() + WAIT_SLACK,
+                    deadline: later(now, spec.timeout() + WAIT_SLACK),
                 }
             }
         }
@@ -371,7 +418,9 @@ impl SlotInner {
         }
 
         // Damping: the reported status follows the raw one only after enough consecutive
-        // results in the same direction. The first result is reported as it is.
+        // results on the same side of it, and then only as far as the least extreme of them
+        // (healthy, degraded, unhealthy does not report unhealthy after two results). The first
+        // result is reported as it is.
         let damping = spec.damping();
         let reported = match self.reported {
             None => raw,
@@ -381,11 +430,17 @@ impl SlotInner {
             }
             Some(reported) => {
                 let worse = raw > reported;
-                if self.streak_worse != worse {
+                if self.streak == 0 || self.streak_worse != worse {
                     self.streak = 0;
                     self.streak_worse = worse;
+                    self.streak_bound = raw;
                 }
                 self.streak += 1;
+                self.streak_bound = if worse {
+                    self.streak_bound.min(raw)
+                } else {
+                    self.streak_bound.max(raw)
+                };
                 let needed = if worse {
                     damping.failure_threshold
                 } else {
@@ -393,7 +448,7 @@ impl SlotInner {
                 };
                 if self.streak >= needed {
                     self.streak = 0;
-                    raw
+                    self.streak_bound
                 } else {
                     reported
                 }
@@ -407,7 +462,7 @@ impl SlotInner {
                 Breaker::HalfOpen if failed => {
                     self.opens = self.opens.saturating_add(1);
                     Breaker::Open {
-                        until: now + breaker.backoff_after(self.opens),
+                        until: later(now, breaker.backoff_after(self.opens)),
                     }
                 }
                 Breaker::HalfOpen => {
@@ -417,7 +472,7 @@ impl SlotInner {
                 Breaker::Closed if failed && self.consecutive_failures >= breaker.threshold => {
                     self.opens = 1;
                     Breaker::Open {
-                        until: now + breaker.backoff_after(1),
+                        until: later(now, breaker.backoff_after(1)),
                     }
                 }
                 other => other,
@@ -431,8 +486,11 @@ impl SlotInner {
             Breaker::Closed | Breaker::HalfOpen => None,
         };
         let (fresh_until, expires_at) = match retry_at {
-            Some(until) => (until, until + spec.interval() + spec.timeout()),
-            None => (now + spec.interval(), now + spec.max_age()),
+            Some(until) => (
+                until,
+                later(until, spec.interval().saturating_add(spec.timeout())),
+            ),
+            None => (later(now, spec.interval()), later(now, spec.max_age())),
         };
         CheckSnapshot {
             result,
@@ -484,25 +542,213 @@ fn log_change(previous: Option<Status>, snapshot: &CheckSnapshot) {
     }
 }
 
-/// Ends a claimed run without a result if the run is dropped before it records one.
-struct RunGuard<'a> {
-    slot: &'a Slot,
+/// The right to run one check once, taken with [`Slot::begin`] returning [`Begin::Run`]. It is
+/// created before the run is spawned, so a run that is dropped at any point, even before its
+/// task was first polled (a runtime shutting down), ends without a result instead of leaving the
+/// slot marked as running forever.
+pub(crate) struct Claim {
+    engine: Arc<Engine>,
+    index: usize,
     armed: bool,
 }
 
-impl Drop for RunGuard<'_> {
-    fn drop(&mut self) {
-        if self.armed {
-            self.slot.abandon(Instant::now());
+impl Claim {
+    pub(crate) fn new(engine: &Arc<Engine>, index: usize) -> Claim {
+        Claim {
+            engine: Arc::clone(engine),
+            index,
+            armed: true,
         }
     }
 }
 
-/// Runs a check claimed with [`Slot::begin`] (under its timeout, panics isolated) and records
-/// the result.
-pub(crate) async fn run_and_record<S: HealthState>(spec: &CheckSpec<S>, state: &S, slot: &Slot) {
-    let mut guard = RunGuard { slot, armed: true };
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if self.armed {
+            self.engine.slot(self.index).abandon(Instant::now());
+        }
+    }
+}
+
+/// Runs a claimed check (under its timeout, panics isolated) and records the result.
+pub(crate) async fn run_and_record<S: HealthState>(mut claim: Claim, state: &S) {
+    let spec = &S::CHECKS[claim.index];
     let result = run_check(spec, state).await;
-    guard.armed = false;
-    slot.record(spec, result, Instant::now());
+    claim.armed = false;
+    claim
+        .engine
+        .slot(claim.index)
+        .record(spec, result, Instant::now());
+}
+
+/// Runs a claimed check as a task of its own.
+pub(crate) fn spawn_run<S: HealthState>(claim: Claim, state: &S) {
+    let state = state.clone();
+    tokio::spawn(async move { run_and_record(claim, &state).await });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU8, AtomicUsize};
+
+    use super::*;
+    use crate::{refresh, start_scheduler, BoxFuture, CheckOutcome, Lifecycle, Probe};
+
+    /// What the scripted check answers next, by state type.
+    static NEXT: AtomicU8 = AtomicU8::new(0);
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+
+    fn scripted(_: &Scripted) -> BoxFuture<'_, CheckOutcome> {
+        Box::pin(async {
+            RUNS.fetch_add(1, Ordering::SeqCst);
+            match NEXT.load(Ordering::SeqCst) {
+                0 => CheckOutcome::healthy(),
+                1 => CheckOutcome::degraded("slow"),
+                _ => CheckOutcome::unhealthy("down"),
+            }
+        })
+    }
+
+    #[derive(Clone)]
+    struct Scripted(Lifecycle);
+
+    impl HealthState for Scripted {
+        const CHECKS: &'static [CheckSpec<Self>] = &[CheckSpec::new("scripted", scripted)
+            .interval_ms(60_000)
+            .failure_threshold(2)
+            .success_threshold(2)
+            .no_breaker()];
+        const VERSION: &'static str = "test";
+        fn lifecycle(&self) -> &Lifecycle {
+            &self.0
+        }
+    }
+
+    async fn status_after(state: &Scripted, next: u8) -> Status {
+        NEXT.store(next, Ordering::SeqCst);
+        refresh(state).await;
+        let engine = crate::lifecycle::engine_of(state);
+        engine.slot(0).current(Instant::now()).unwrap().0.status
+    }
+
+    // One test drives the scripted check through every case, so the statics are not shared.
+    #[tokio::test]
+    async fn damping_moves_only_as_far_as_the_least_extreme_result_of_the_streak() {
+        let state = Scripted(Lifecycle::new());
+        assert_eq!(status_after(&state, 0).await, Status::Healthy);
+        // Healthy -> degraded, unhealthy: two worse results, but only one unhealthy.
+        assert_eq!(status_after(&state, 1).await, Status::Healthy);
+        assert_eq!(status_after(&state, 2).await, Status::Degraded);
+        assert_eq!(status_after(&state, 2).await, Status::Degraded);
+        assert_eq!(status_after(&state, 2).await, Status::Unhealthy);
+        // Unhealthy -> degraded, healthy: recovers to degraded first.
+        assert_eq!(status_after(&state, 1).await, Status::Unhealthy);
+        assert_eq!(status_after(&state, 0).await, Status::Degraded);
+        assert_eq!(status_after(&state, 0).await, Status::Degraded);
+        assert_eq!(status_after(&state, 0).await, Status::Healthy);
+        // An interrupted streak starts over.
+        assert_eq!(status_after(&state, 2).await, Status::Healthy);
+        assert_eq!(status_after(&state, 0).await, Status::Healthy);
+        assert_eq!(status_after(&state, 2).await, Status::Healthy);
+        assert_eq!(status_after(&state, 2).await, Status::Unhealthy);
+    }
+
+    fn fails(_: &Huge) -> BoxFuture<'_, CheckOutcome> {
+        Box::pin(async { CheckOutcome::unhealthy("down") })
+    }
+
+    #[derive(Clone)]
+    struct Huge(Lifecycle);
+
+    impl HealthState for Huge {
+        const CHECKS: &'static [CheckSpec<Self>] = &[CheckSpec::new("huge", fails)
+            .interval_ms(u64::MAX)
+            .timeout_ms(u64::MAX)
+            .failure_threshold(1)
+            .breaker_threshold(1)
+            .backoff_ms(u64::MAX)
+            .max_backoff_ms(u64::MAX)];
+        const VERSION: &'static str = "test";
+        fn lifecycle(&self) -> &Lifecycle {
+            &self.0
+        }
+    }
+
+    #[tokio::test]
+    async fn huge_durations_saturate_instead_of_panicking() {
+        let state = Huge(Lifecycle::new());
+        state.0.mark_started();
+        let report = crate::evaluate(&state, crate::Scope::Probe(Probe::Ready)).await;
+        assert_eq!(report.checks[0].status, Status::Unhealthy);
+        assert!(matches!(report.checks[0].circuit, Circuit::Open { .. }));
+        refresh(&state).await;
+        start_scheduler(&state).stop();
+    }
+
+    fn quick_trial(_: &Quick) -> BoxFuture<'_, CheckOutcome> {
+        Box::pin(async {
+            QUICK_RUNS.fetch_add(1, Ordering::SeqCst);
+            CheckOutcome::unhealthy("down")
+        })
+    }
+    static QUICK_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+    #[derive(Clone)]
+    struct Quick(Lifecycle);
+
+    impl HealthState for Quick {
+        const CHECKS: &'static [CheckSpec<Self>] = &[CheckSpec::new("quick", quick_trial)
+            .interval_ms(60_000)
+            .timeout_ms(100)
+            .failure_threshold(1)
+            .breaker_threshold(1)
+            .backoff_ms(50)];
+        const VERSION: &'static str = "test";
+        fn lifecycle(&self) -> &Lifecycle {
+            &self.0
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_back_off_shorter_than_the_interval_is_honoured() {
+        let state = Quick(Lifecycle::new());
+        let scheduler = start_scheduler(&state);
+        // Interval 60 s, back-off 50 ms doubling: trials at about 50, 150, 350, 750 ms.
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        let runs = QUICK_RUNS.load(Ordering::SeqCst);
+        scheduler.stop();
+        assert!(
+            runs >= 4,
+            "the trials came at the back-off, not the interval: {runs} runs"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_claim_dropped_before_its_run_started_frees_the_slot() {
+        let state = Scripted(Lifecycle::new());
+        let engine = crate::lifecycle::engine_of(&state).into_owned();
+        let slot = engine.slot(0);
+        assert_eq!(slot.begin(Instant::now()), Begin::Run);
+        assert!(matches!(slot.begin(Instant::now()), Begin::Busy { .. }));
+        drop(Claim::new(&engine, 0));
+        assert_eq!(
+            slot.begin(Instant::now()),
+            Begin::Run,
+            "the slot is free again"
+        );
+        drop(Claim::new(&engine, 0));
+    }
+
+    #[tokio::test]
+    async fn a_stopped_scheduler_does_not_clear_its_successors_mark() {
+        let state = Scripted(Lifecycle::new());
+        let engine = crate::lifecycle::engine_of(&state).into_owned();
+        let slot = engine.slot(0);
+        let old = slot.own();
+        let new = slot.own();
+        slot.disown(old);
+        assert!(slot.is_scheduled(), "the new owner keeps the slot");
+        slot.disown(new);
+        assert!(!slot.is_scheduled());
+    }
 }

@@ -184,10 +184,15 @@ pub(crate) fn engine_of<S: HealthState>(state: &S) -> Cow<'_, Arc<Engine>> {
     if engine.is_for::<S>() {
         Cow::Borrowed(engine)
     } else {
-        tracing::warn!(
-            state = std::any::type_name::<S>(),
-            "one Lifecycle is shared by two health state types; results of this one are not cached"
-        );
+        // Said once per process, not once per probe.
+        static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        if !WARNED.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                state = std::any::type_name::<S>(),
+                "one Lifecycle is shared by two health state types; the checks of this one run \
+                 on demand, uncached, and have no background scheduler"
+            );
+        }
         Cow::Owned(Arc::new(Engine::new::<S>()))
     }
 }

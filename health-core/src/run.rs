@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::engine::{run_and_record, Begin, CheckSnapshot, Circuit, Read};
+use crate::engine::{later, spawn_run, Begin, CheckSnapshot, Circuit, Claim, Read, WAIT_SLACK};
 use crate::lifecycle::engine_of;
 use crate::{CheckOutcome, CheckSpec, HealthState, Phase, Probe, Probes, Status};
 
@@ -69,26 +69,28 @@ async fn finish<S>(started: Started<'_, S>) -> CheckResult {
         begun,
         mut task,
     } = started;
-    let (outcome, latency) = match tokio::time::timeout_at(begun + spec.timeout(), &mut task.0)
-        .await
-    {
-        Ok(Ok((outcome, latency))) => (outcome, latency),
-        Ok(Err(error)) if error.is_panic() => (
-            CheckOutcome::unhealthy(format!(
-                "check panicked: {}",
-                panic_message(error.into_panic().as_ref())
-            )),
-            begun.elapsed(),
-        ),
-        Ok(Err(_)) => (
-            CheckOutcome::unhealthy("check was cancelled"),
-            begun.elapsed(),
-        ),
-        Err(_) => (
-            CheckOutcome::unhealthy(format!("timed out after {} ms", spec.timeout().as_millis())),
-            begun.elapsed(),
-        ),
-    };
+    let (outcome, latency) =
+        match tokio::time::timeout_at(later(begun, spec.timeout()), &mut task.0).await {
+            Ok(Ok((outcome, latency))) => (outcome, latency),
+            Ok(Err(error)) if error.is_panic() => (
+                CheckOutcome::unhealthy(format!(
+                    "check panicked: {}",
+                    panic_message(error.into_panic().as_ref())
+                )),
+                begun.elapsed(),
+            ),
+            Ok(Err(_)) => (
+                CheckOutcome::unhealthy("check was cancelled"),
+                begun.elapsed(),
+            ),
+            Err(_) => (
+                CheckOutcome::unhealthy(format!(
+                    "timed out after {} ms",
+                    spec.timeout().as_millis()
+                )),
+                begun.elapsed(),
+            ),
+        };
     let (mut status, mut message, details) = outcome.into_parts();
     if status == Status::Healthy {
         if let Some(limit) = spec.degraded_after() {
@@ -363,7 +365,10 @@ pub async fn latest<S: HealthState>(
         checks[position] = match slot.current(now) {
             Some((snapshot, circuit)) => CheckReport::new(spec, snapshot, circuit, latched, now),
             None => {
-                let waited = now.saturating_duration_since(deadline - spec.timeout());
+                let begun = deadline
+                    .checked_sub(spec.timeout().saturating_add(WAIT_SLACK))
+                    .unwrap_or(now);
+                let waited = now.saturating_duration_since(begun);
                 let missing = Arc::new(CheckSnapshot::missing(spec, waited, now));
                 CheckReport::new(spec, missing, Circuit::Closed, false, now)
             }
@@ -383,28 +388,25 @@ pub async fn refresh<S: HealthState>(state: &S) {
     let engine = engine.as_ref();
     let now = Instant::now();
     let mut waits = Vec::with_capacity(S::CHECKS.len());
-    for (index, spec) in S::CHECKS.iter().enumerate() {
+    for index in 0..S::CHECKS.len() {
         let slot = engine.slot(index);
         match slot.begin(now) {
             Begin::Run => {
                 let generation = slot.generation();
-                let engine = Arc::clone(engine);
-                let state = state.clone();
-                tokio::spawn(async move {
-                    run_and_record(&S::CHECKS[index], &state, engine.slot(index)).await;
-                });
-                waits.push((index, generation, now + spec.timeout()));
+                spawn_run(Claim::new(engine, index), state);
+                waits.push((index, generation, now));
             }
             Begin::Busy { generation, since } => {
-                waits.push((index, generation, since + spec.timeout()));
+                waits.push((index, generation, since));
             }
             Begin::OpenUntil(_) => {}
         }
     }
-    for (index, generation, deadline) in waits {
+    for (index, generation, since) in waits {
+        let timeout = S::CHECKS[index].timeout();
         engine
             .slot(index)
-            .wait(generation, deadline + Duration::from_millis(250))
+            .wait(generation, later(since, timeout.saturating_add(WAIT_SLACK)))
             .await;
     }
 }

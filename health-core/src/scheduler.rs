@@ -1,11 +1,12 @@
 //! The background scheduler: one task per check runs it on its interval and publishes the
 //! result, so probes answer from a snapshot without touching any dependency.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use crate::engine::{run_and_record, Begin, Engine, Slot};
+use crate::engine::{later, run_and_record, Begin, Claim, Engine, Slot, WAIT_SLACK};
 use crate::{HealthState, Phase, Probe};
 
 /// A handle to the background scheduler of one state, returned by [`start_scheduler`].
@@ -53,7 +54,12 @@ impl Scheduler {
 /// # Panics
 /// If called outside a Tokio runtime.
 pub fn start_scheduler<S: HealthState>(state: &S) -> Scheduler {
-    let engine = Arc::clone(crate::lifecycle::engine_of(state).as_ref());
+    let engine = match crate::lifecycle::engine_of(state) {
+        Cow::Borrowed(engine) => Arc::clone(engine),
+        // The lifecycle's results belong to another state type: a scheduler here would publish
+        // results nobody reads. Probes of this state run their checks on demand instead.
+        Cow::Owned(engine) => return Scheduler { engine },
+    };
     {
         let mut tasks = engine.tasks();
         if !tasks.iter().any(|task| !task.is_finished()) {
@@ -67,49 +73,69 @@ pub fn start_scheduler<S: HealthState>(state: &S) -> Scheduler {
     Scheduler { engine }
 }
 
-/// Marks a slot as owned by the scheduler for as long as its task lives.
-struct Owned<'a>(&'a Slot);
+/// Marks a slot as owned by one scheduler task for as long as that task lives. A task stopped
+/// and replaced at once does not clear its successor's mark (each task has its own epoch).
+struct Owned<'a> {
+    slot: &'a Slot,
+    epoch: u64,
+}
 
 impl Drop for Owned<'_> {
     fn drop(&mut self) {
-        self.0.set_scheduled(false);
+        self.slot.disown(self.epoch);
     }
 }
 
-/// One check's loop: run, record, sleep until the next interval (or until the circuit's trial).
+/// One check's loop: run, record, sleep until the next interval (or until the circuit's trial,
+/// whichever comes first).
 async fn drive<S: HealthState>(state: S, engine: Arc<Engine>, index: usize) {
     let spec = &S::CHECKS[index];
     let slot = engine.slot(index);
-    slot.set_scheduled(true);
-    let _owned = Owned(slot);
+    let _owned = Owned {
+        slot,
+        epoch: slot.own(),
+    };
     let startup_only = !spec.is_in(Probe::Live) && !spec.is_in(Probe::Ready);
     let gates_startup = spec.is_in(Probe::Startup);
     let lifecycle = state.lifecycle().clone();
+    // The next round: one interval after `now`, or the breaker's trial if that is sooner (a
+    // back-off shorter than the interval).
+    let next_after = |now: Instant| {
+        let next = later(now, spec.interval());
+        slot.retry_at().map_or(next, |retry| next.min(retry))
+    };
     loop {
         if startup_only && lifecycle.has_been_ready() {
             return;
         }
+        let starting = gates_startup && lifecycle.phase() == Phase::Starting;
         let now = Instant::now();
         let next = match slot.begin(now) {
             Begin::Run => {
-                run_and_record(spec, &state, slot).await;
-                now + spec.interval()
+                run_and_record(Claim::new(&engine, index), &state).await;
+                next_after(now)
             }
             Begin::Busy { generation, since } => {
                 // A probe started a run (cold cache): take its result as this round's.
-                slot.wait(generation, since + spec.timeout() + spec.interval())
-                    .await;
-                Instant::now() + spec.interval()
+                let deadline = later(since, spec.timeout().saturating_add(WAIT_SLACK));
+                slot.wait(generation, deadline).await;
+                next_after(Instant::now())
             }
             Begin::OpenUntil(until) => until,
         };
+        if starting && lifecycle.phase() != Phase::Starting {
+            // Start-up work completed during this round: its result may predate that, and an
+            // open circuit would hold the startup probe on it. Run again at once.
+            slot.retry_now(Instant::now());
+            continue;
+        }
         let sleep = tokio::time::sleep_until(next.max(Instant::now()));
-        if gates_startup && lifecycle.phase() == Phase::Starting {
+        if starting {
             // Start-up work is under way (e.g. migrations): the moment it completes, run again
             // instead of leaving the startup probe on a result from before it.
             tokio::select! {
                 () = sleep => {}
-                () = lifecycle.reached(Phase::Started) => {}
+                () = lifecycle.reached(Phase::Started) => slot.retry_now(Instant::now()),
             }
         } else {
             sleep.await;

@@ -499,3 +499,46 @@ async fn failed_startup_work_stops_the_server_with_its_error() {
     assert!(error.to_string().contains("migration 3 failed"), "{error}");
     assert_eq!(state.lifecycle.phase(), Phase::Draining);
 }
+
+dep_state!(
+    MigratesSlowly,
+    interval_ms = 100,
+    timeout_ms = 100,
+    startup,
+    failure_threshold = 1,
+    breaker_threshold = 1,
+    backoff_ms = 10000
+);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_end_of_startup_work_reruns_startup_checks_even_through_an_open_circuit() {
+    // The startup check fails while the migrations run, and its circuit opens with a 10 s
+    // back-off. When the work completes the check is run again at once, not 10 s later.
+    let dep = Dependency::start(Mode::Down).await;
+    let state = MigratesSlowly::new(&dep);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = MigratesSlowly::health_router()
+        .build()
+        .with_state(state.clone());
+    let (done, work) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(
+        health_axum::serve(listener, app, state.clone())
+            .startup(async move { work.await.map_err(|_| "start-up work was abandoned") })
+            .into_future(),
+    );
+    report_until(&state, Duration::from_secs(2), "circuit opens", |c| {
+        matches!(c.circuit, Circuit::Open { .. })
+    })
+    .await;
+
+    dep.set(Mode::Up);
+    done.send(()).unwrap();
+    let completed = Instant::now();
+    wait_for_status(addr, "/health/startup", 200, Duration::from_secs(5)).await;
+    assert!(
+        completed.elapsed() < Duration::from_secs(2),
+        "startup passed {:?} after the work completed",
+        completed.elapsed()
+    );
+}
