@@ -346,3 +346,42 @@ pub async fn report_until<S: health_axum::HealthState>(
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }
+
+/// A new, empty directory under the system's temporary directory, named after `prefix`, this
+/// process and the time (so parallel tests never share one).
+pub fn temp_dir(prefix: &str) -> std::path::PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let dir = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+    dir
+}
+
+/// Declares a health state `$name` with one critical field check `$check` of type `$ty`,
+/// configured by the remaining check arguments, and `$name::new(value)`.
+///
+/// ```ignore
+/// one_check_state!(Outage, db: PgPool, name = "database", interval_ms = 300);
+/// ```
+#[macro_export]
+macro_rules! one_check_state {
+    ($name:ident, $check:ident: $ty:ty, $($args:tt)*) => {
+        #[derive(Clone, ::health_axum::HealthState)]
+        struct $name {
+            #[health(check(critical, $($args)*))]
+            $check: $ty,
+            #[health(lifecycle)]
+            lifecycle: ::health_axum::Lifecycle,
+        }
+
+        impl $name {
+            fn new($check: $ty) -> Self {
+                $name {
+                    $check,
+                    lifecycle: ::health_axum::Lifecycle::new(),
+                }
+            }
+        }
+    };
+}

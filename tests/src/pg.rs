@@ -44,15 +44,7 @@ impl PgServer {
     pub fn start() -> PgServer {
         let bin = find_bin();
         let as_postgres = crate::is_root();
-        let dir = std::env::temp_dir().join(format!(
-            "health-pg-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        ));
-        std::fs::create_dir_all(&dir).expect("create the cluster directory");
+        let dir = crate::temp_dir("health-pg");
         if as_postgres {
             // PostgreSQL refuses to run as root: hand the directory to the `postgres` user.
             let status = Command::new("chown")

@@ -23,22 +23,7 @@ use tokio::time::Instant;
 /// A state with one critical check `dep` against a [`Dependency`], configured by `$args`.
 macro_rules! dep_state {
     ($name:ident, $($args:tt)*) => {
-        #[derive(Clone, HealthState)]
-        struct $name {
-            #[health(check(name = "dep", critical, $($args)*))]
-            dep: Dependency,
-            #[health(lifecycle)]
-            lifecycle: Lifecycle,
-        }
-
-        impl $name {
-            fn new(dep: &Dependency) -> Self {
-                $name {
-                    dep: dep.clone(),
-                    lifecycle: Lifecycle::new(),
-                }
-            }
-        }
+        health_tests::one_check_state!($name, dep: Dependency, name = "dep", $($args)*);
     };
 }
 
@@ -90,7 +75,7 @@ async fn a_probe_storm_costs_one_check_per_interval_with_the_scheduler() {
     let dep = Dependency::start(Mode::Up).await;
     // Each call takes 100 ms: a probe that ran the check would take as long.
     dep.set_delay(Duration::from_millis(100));
-    let state = StormScheduled::new(&dep);
+    let state = StormScheduled::new(dep.clone());
     let addr = serve_probes(&state).await;
     storm_against(addr, &dep, Duration::from_millis(500)).await;
 }
@@ -99,7 +84,7 @@ async fn a_probe_storm_costs_one_check_per_interval_with_the_scheduler() {
 async fn a_probe_storm_on_a_cold_cache_shares_one_run_without_a_scheduler() {
     let dep = Dependency::start(Mode::Up).await;
     dep.set_delay(Duration::from_millis(100));
-    let state = StormOnDemand::new(&dep);
+    let state = StormOnDemand::new(dep.clone());
     let addr = serve_on_demand(&state).await;
     assert_eq!(dep.calls(), 0, "nothing runs before the first probe");
     storm_against(addr, &dep, Duration::from_millis(500)).await;
@@ -146,7 +131,7 @@ async fn a_flapping_dependency_flips_the_reported_status_far_less_than_the_raw_r
     let runs = FLAP_SCRIPT.len() * 3;
 
     let dep = Dependency::start(Mode::Flap).await;
-    let damped = Damped::new(&dep);
+    let damped = Damped::new(dep.clone());
     let (raw, reported) = flips(&damped, runs).await;
     println!("damped: raw result flipped {raw} times, reported status {reported} times");
     assert!(raw >= 30, "the dependency flapped ({raw} raw flips)");
@@ -161,7 +146,7 @@ async fn a_flapping_dependency_flips_the_reported_status_far_less_than_the_raw_r
 
     // The same dependency without damping: every raw flip is reported (the test can fail).
     let dep = Dependency::start(Mode::Flap).await;
-    let undamped = Undamped::new(&dep);
+    let undamped = Undamped::new(dep.clone());
     let (raw, reported) = flips(&undamped, runs).await;
     assert_eq!(
         raw, reported,
@@ -172,7 +157,7 @@ async fn a_flapping_dependency_flips_the_reported_status_far_less_than_the_raw_r
 #[tokio::test(flavor = "multi_thread")]
 async fn the_report_shows_the_raw_last_result_beside_the_damped_status() {
     let dep = Dependency::start(Mode::Up).await;
-    let state = Damped::new(&dep);
+    let state = Damped::new(dep.clone());
     let addr = serve_on_demand(&state).await;
     refresh(&state).await;
     dep.set(Mode::Down);
@@ -220,7 +205,7 @@ fn retry_in(check: &CheckReport) -> Duration {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_circuit_breaker_opens_admits_one_trial_and_backs_off() {
     let dep = Dependency::start(Mode::Down).await;
-    let state = Broken::new(&dep);
+    let state = Broken::new(dep.clone());
     let addr = serve_probes(&state).await;
     // Probes hammer the service throughout: none of them may reach the dependency.
     let hammer = tokio::spawn(storm(
@@ -447,7 +432,7 @@ dep_state!(Starting, interval_ms = 100, timeout_ms = 100, startup);
 #[tokio::test(flavor = "multi_thread")]
 async fn slow_startup_work_runs_while_probes_answer() {
     let dep = Dependency::start(Mode::Up).await;
-    let state = Starting::new(&dep);
+    let state = Starting::new(dep.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = Starting::health_router().build().with_state(state.clone());
@@ -481,7 +466,7 @@ dep_state!(FailsToStart, interval_ms = 100, timeout_ms = 100, startup);
 #[tokio::test(flavor = "multi_thread")]
 async fn failed_startup_work_stops_the_server_with_its_error() {
     let dep = Dependency::start(Mode::Up).await;
-    let state = FailsToStart::new(&dep);
+    let state = FailsToStart::new(dep.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app = FailsToStart::health_router()
         .build()
@@ -515,7 +500,7 @@ async fn the_end_of_startup_work_reruns_startup_checks_even_through_an_open_circ
     // The startup check fails while the migrations run, and its circuit opens with a 10 s
     // back-off. When the work completes the check is run again at once, not 10 s later.
     let dep = Dependency::start(Mode::Down).await;
-    let state = MigratesSlowly::new(&dep);
+    let state = MigratesSlowly::new(dep.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = MigratesSlowly::health_router()

@@ -24,22 +24,7 @@ use tokio::time::Instant;
 /// A state whose only check is the built-in pool check, configured by `$args`.
 macro_rules! db_state {
     ($name:ident, $($args:tt)*) => {
-        #[derive(Clone, HealthState)]
-        struct $name {
-            #[health(check(name = "database", critical, $($args)*))]
-            db: PgPool,
-            #[health(lifecycle)]
-            lifecycle: Lifecycle,
-        }
-
-        impl $name {
-            fn new(db: PgPool) -> Self {
-                $name {
-                    db,
-                    lifecycle: Lifecycle::new(),
-                }
-            }
-        }
+        health_tests::one_check_state!($name, db: PgPool, name = "database", $($args)*);
     };
 }
 

@@ -24,15 +24,7 @@ impl Drop for Service {
 
 /// Starts the binary on a new SQLite file in a temporary directory, or on `database_url`.
 fn start(database_url: Option<String>) -> Service {
-    let dir = std::env::temp_dir().join(format!(
-        "quickstart-test-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = health_tests::temp_dir("quickstart-test");
     let port = free_port();
     let url =
         database_url.unwrap_or_else(|| format!("sqlite://{}/notes.db?mode=rwc", dir.display()));
