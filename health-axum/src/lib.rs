@@ -25,19 +25,23 @@
 //! the runtime (`health-core`). See the repository's README for the HTTP contract and the
 //! semantics of each probe.
 
+mod policy;
+mod request;
 mod response;
 mod router;
 mod serve;
 
 pub use health_core::{
-    aggregate, async_trait, evaluate, latest, refresh, run_check, run_checks, start_scheduler,
-    AsLifecycle, BoxFuture, Breaker, CheckFn, CheckOutcome, CheckReport, CheckResult,
-    CheckSnapshot, CheckSpec, Circuit, Damping, HealthCheck, HealthState, IntoCheckOutcome,
-    Lifecycle, Message, Phase, Probe, Probes, Report, Scheduler, Scope, Status,
-    DEFAULT_FAILURE_THRESHOLD, DEFAULT_INTERVAL_MS, DEFAULT_MAX_BACKOFF_MS,
-    DEFAULT_SUCCESS_THRESHOLD, DEFAULT_TIMEOUT_MS,
+    aggregate, async_trait, evaluate, evaluate_check, evaluate_excluding, latest, refresh,
+    return_to_service, run_check, run_checks, start_scheduler, take_out_of_service, AsLifecycle,
+    BoxFuture, Breaker, CheckFn, CheckOutcome, CheckReport, CheckResult, CheckSnapshot, CheckSpec,
+    Circuit, Damping, HealthCheck, HealthState, IntoCheckOutcome, Lifecycle, Message, Phase, Probe,
+    Probes, Report, Scheduler, Scope, Status, UnknownCheck, DEFAULT_FAILURE_THRESHOLD,
+    DEFAULT_INTERVAL_MS, DEFAULT_MAX_BACKOFF_MS, DEFAULT_SUCCESS_THRESHOLD, DEFAULT_TIMEOUT_MS,
 };
 pub use health_macros::{health_check, HealthState};
+pub use policy::Details;
+pub use response::{BODY_BUDGET, MESSAGE_LIMIT};
 pub use router::{HealthRouter, HealthRouterExt};
 pub use serve::{serve, Serve, DEFAULT_DRAIN_DELAY, DEFAULT_SHUTDOWN_TIMEOUT};
 
@@ -45,8 +49,8 @@ pub use serve::{serve, Serve, DEFAULT_DRAIN_DELAY, DEFAULT_SHUTDOWN_TIMEOUT};
 /// extension and axum's `Router`.
 pub mod prelude {
     pub use crate::{
-        async_trait, health_check, CheckOutcome, HealthCheck, HealthRouterExt, HealthState,
-        Lifecycle, Phase, Status,
+        async_trait, health_check, CheckOutcome, Details, HealthCheck, HealthRouterExt,
+        HealthState, Lifecycle, Phase, Probe, Status,
     };
     pub use axum::Router;
 }

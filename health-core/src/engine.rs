@@ -120,6 +120,21 @@ impl Circuit {
     }
 }
 
+/// What a probe reads of a slot besides the snapshot: the state of the breaker now, and whether
+/// the application took the check out of service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Live {
+    pub(crate) circuit: Circuit,
+    pub(crate) out_of_service: Option<Arc<str>>,
+}
+
+impl Live {
+    pub(crate) const CLOSED: Live = Live {
+        circuit: Circuit::Closed,
+        out_of_service: None,
+    };
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Breaker {
     Closed,
@@ -182,6 +197,8 @@ struct SlotInner {
     consecutive_successes: u32,
     breaker: Breaker,
     opens: u32,
+    /// Set by the application (maintenance): the check reports unhealthy with this reason.
+    out_of_service: Option<Arc<str>>,
 }
 
 impl Default for SlotInner {
@@ -199,6 +216,7 @@ impl Default for SlotInner {
             consecutive_successes: 0,
             breaker: Breaker::Closed,
             opens: 0,
+            out_of_service: None,
         }
     }
 }
@@ -217,7 +235,7 @@ pub(crate) enum Begin {
 /// What a probe found in a slot.
 pub(crate) enum Read {
     /// A result to report now.
-    Have(Arc<CheckSnapshot>, Circuit),
+    Have(Arc<CheckSnapshot>, Live),
     /// A run is in flight (maybe just started by this read): wait for a new generation.
     Wait { generation: u64, deadline: Instant },
 }
@@ -290,7 +308,7 @@ impl Slot {
         let mut inner = self.lock();
         if let Some(snapshot) = &inner.snapshot {
             if latched || now < snapshot.fresh_until || self.is_scheduled() {
-                return Read::Have(Arc::clone(snapshot), inner.circuit(now));
+                return Read::Have(Arc::clone(snapshot), inner.live(now));
             }
         }
         match inner.begin(now) {
@@ -299,12 +317,12 @@ impl Slot {
                 deadline: later(since, spec.timeout() + WAIT_SLACK),
             },
             Begin::OpenUntil(_) => match &inner.snapshot {
-                Some(snapshot) => Read::Have(Arc::clone(snapshot), inner.circuit(now)),
+                Some(snapshot) => Read::Have(Arc::clone(snapshot), inner.live(now)),
                 // The circuit only opens on recorded failures, so this cannot happen; report the
                 // check as missing rather than panic.
                 None => Read::Have(
                     Arc::new(CheckSnapshot::missing(spec, Duration::ZERO, now)),
-                    inner.circuit(now),
+                    inner.live(now),
                 ),
             },
             Begin::Run => {
@@ -337,10 +355,25 @@ impl Slot {
     }
 
     /// The latest snapshot, whatever its age.
-    pub(crate) fn current(&self, now: Instant) -> Option<(Arc<CheckSnapshot>, Circuit)> {
+    pub(crate) fn current(&self, now: Instant) -> Option<(Arc<CheckSnapshot>, Live)> {
         let inner = self.lock();
-        let circuit = inner.circuit(now);
-        inner.snapshot.as_ref().map(|s| (Arc::clone(s), circuit))
+        let snapshot = inner.snapshot.as_ref().map(Arc::clone)?;
+        Some((snapshot, inner.live(now)))
+    }
+
+    /// Takes the check out of service with `reason`, or (with `None`) puts it back.
+    pub(crate) fn set_out_of_service(&self, reason: Option<Arc<str>>) {
+        let mut inner = self.lock();
+        let changed = inner.out_of_service != reason;
+        inner.out_of_service = reason;
+        let reason = inner.out_of_service.clone();
+        drop(inner);
+        if changed {
+            match reason {
+                Some(reason) => tracing::warn!(%reason, "health check taken out of service"),
+                None => tracing::info!("health check back in service"),
+            }
+        }
     }
 
     /// Records the result of a run claimed with [`Slot::begin`]: applies damping and the circuit
@@ -387,6 +420,13 @@ impl SlotInner {
         self.running_since = Some(now);
         self.runs += 1;
         Begin::Run
+    }
+
+    fn live(&self, now: Instant) -> Live {
+        Live {
+            circuit: self.circuit(now),
+            out_of_service: self.out_of_service.clone(),
+        }
     }
 
     fn circuit(&self, now: Instant) -> Circuit {

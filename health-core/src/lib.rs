@@ -7,6 +7,7 @@
 mod check;
 mod engine;
 mod lifecycle;
+mod maintenance;
 mod outcome;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -19,10 +20,11 @@ mod status;
 pub use check::HealthCheck;
 pub use engine::{CheckSnapshot, Circuit};
 pub use lifecycle::{AsLifecycle, Lifecycle, Phase};
+pub use maintenance::{return_to_service, take_out_of_service, UnknownCheck};
 pub use outcome::{CheckOutcome, IntoCheckOutcome};
 pub use run::{
-    aggregate, evaluate, latest, refresh, run_check, run_checks, CheckReport, CheckResult, Message,
-    Report, Scope,
+    aggregate, evaluate, evaluate_check, evaluate_excluding, latest, refresh, run_check,
+    run_checks, CheckReport, CheckResult, Message, Report, Scope,
 };
 pub use scheduler::{start_scheduler, Scheduler};
 pub use spec::{

@@ -9,7 +9,9 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::engine::{later, spawn_run, Begin, CheckSnapshot, Circuit, Claim, Read, WAIT_SLACK};
+use crate::engine::{
+    later, spawn_run, Begin, CheckSnapshot, Circuit, Claim, Live, Read, WAIT_SLACK,
+};
 use crate::lifecycle::engine_of;
 use crate::{CheckOutcome, CheckSpec, HealthState, Phase, Probe, Probes, Status};
 
@@ -178,6 +180,12 @@ pub enum Scope {
     Full,
 }
 
+impl From<Probe> for Scope {
+    fn from(probe: Probe) -> Self {
+        Scope::Probe(probe)
+    }
+}
+
 /// One check as a probe sees it: the latest snapshot, judged at the time of the probe.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckReport {
@@ -196,6 +204,9 @@ pub struct CheckReport {
     pub age: Duration,
     /// The circuit breaker's state.
     pub circuit: Circuit,
+    /// Why the application took the check out of service (see [`take_out_of_service`]), if it
+    /// did: the check then counts as unhealthy and critical.
+    pub out_of_service: Option<Arc<str>>,
     /// The latest snapshot: raw last result, counters, retry time.
     pub snapshot: Arc<CheckSnapshot>,
 }
@@ -204,23 +215,24 @@ impl CheckReport {
     fn new<S>(
         spec: &CheckSpec<S>,
         snapshot: Arc<CheckSnapshot>,
-        circuit: Circuit,
+        live: Live,
         latched: bool,
         now: Instant,
     ) -> Self {
         let stale = !latched && snapshot.is_stale_at(now);
         CheckReport {
             name: spec.name(),
-            critical: spec.is_critical(),
+            critical: spec.is_critical() || live.out_of_service.is_some(),
             probes: spec.probes(),
-            status: if stale {
+            status: if stale || live.out_of_service.is_some() {
                 Status::Unhealthy
             } else {
                 snapshot.status
             },
             stale,
             age: now.saturating_duration_since(snapshot.finished_at),
-            circuit,
+            circuit: live.circuit,
+            out_of_service: live.out_of_service,
             snapshot,
         }
     }
@@ -233,7 +245,11 @@ impl CheckReport {
     /// What to tell a reader about this check, if anything: why it is stale or its circuit is
     /// open, else the last run's message.
     pub fn message(&self) -> Option<Message<'_>> {
-        if self.stale || self.circuit != Circuit::Closed || self.raw().message.is_some() {
+        if self.out_of_service.is_some()
+            || self.stale
+            || self.circuit != Circuit::Closed
+            || self.raw().message.is_some()
+        {
             Some(Message(self))
         } else {
             None
@@ -249,6 +265,9 @@ impl std::fmt::Display for Message<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let report = self.0;
         let last = report.raw().message.as_deref();
+        if let Some(reason) = &report.out_of_service {
+            return write!(f, "out of service: {reason}");
+        }
         if report.stale {
             write!(
                 f,
@@ -341,8 +360,8 @@ pub async fn latest<S: HealthState>(
         }
         let latched = latched(spec);
         match engine.slot(index).read(engine, index, state, now, latched) {
-            Read::Have(snapshot, circuit) => {
-                checks.push(CheckReport::new(spec, snapshot, circuit, latched, now));
+            Read::Have(snapshot, live) => {
+                checks.push(CheckReport::new(spec, snapshot, live, latched, now));
             }
             Read::Wait {
                 generation,
@@ -350,7 +369,7 @@ pub async fn latest<S: HealthState>(
             } => {
                 waits.push((checks.len(), index, generation, deadline));
                 let missing = Arc::new(CheckSnapshot::missing(spec, Duration::ZERO, now));
-                checks.push(CheckReport::new(spec, missing, Circuit::Closed, false, now));
+                checks.push(CheckReport::new(spec, missing, Live::CLOSED, false, now));
             }
         }
     }
@@ -363,14 +382,14 @@ pub async fn latest<S: HealthState>(
         let spec = &S::CHECKS[index];
         let latched = latched(spec);
         checks[position] = match slot.current(now) {
-            Some((snapshot, circuit)) => CheckReport::new(spec, snapshot, circuit, latched, now),
+            Some((snapshot, live)) => CheckReport::new(spec, snapshot, live, latched, now),
             None => {
                 let begun = deadline
                     .checked_sub(spec.timeout().saturating_add(WAIT_SLACK))
                     .unwrap_or(now);
                 let waited = now.saturating_duration_since(begun);
                 let missing = Arc::new(CheckSnapshot::missing(spec, waited, now));
-                CheckReport::new(spec, missing, Circuit::Closed, false, now)
+                CheckReport::new(spec, missing, Live::CLOSED, false, now)
             }
         };
     }
@@ -421,6 +440,71 @@ pub async fn refresh<S: HealthState>(state: &S) {
 /// - full: every check; passes when the app is ready and no critical check of any probe
 ///   is unhealthy.
 pub async fn evaluate<S: HealthState>(state: &S, scope: Scope) -> Report {
+    evaluate_excluding(state, scope, |_| false).await
+}
+
+/// [`evaluate`], with the checks for which `excluded` returns true left out of the aggregate and
+/// of the report (an operator's `?exclude=name`).
+///
+/// Excluding never changes what the lifecycle decides: a starting or draining application still
+/// fails readiness, and before the application has been ready once, the startup checks still
+/// gate it in full (an excluded startup check cannot make it ready). Only the aggregate of the
+/// probe's own checks, once the lifecycle allows it, leaves the excluded checks out.
+pub async fn evaluate_excluding<S: HealthState>(
+    state: &S,
+    scope: Scope,
+    excluded: impl Fn(&CheckSpec<S>) -> bool,
+) -> Report {
+    let mut report = evaluate_all(state, scope).await;
+    if S::CHECKS.iter().any(&excluded) {
+        let excluded_name = |name: &str| S::check_named(name).is_some_and(&excluded);
+        report.checks.retain(|c| !excluded_name(c.name));
+        // A reason means the lifecycle (starting, draining, the startup gate) decided: keep it.
+        if report.reason.is_none() {
+            let counted = report
+                .checks
+                .iter()
+                .filter(|c| scope == Scope::Full || c.probes.contains(probe_of(scope)));
+            report.status = aggregate(counted.map(|c| (c.status, c.critical)));
+            report.passing = report.status != Status::Unhealthy;
+        }
+    }
+    report
+}
+
+/// The probe whose checks count for `scope` (the full report counts every check).
+fn probe_of(scope: Scope) -> Probe {
+    match scope {
+        Scope::Probe(probe) => probe,
+        Scope::Full => Probe::Ready,
+    }
+}
+
+/// Why a probe fails while a startup check has not passed.
+const REASON_STARTUP_PENDING: &str = "a startup check has not passed";
+
+/// The answer for one check alone (`/health/ready/<name>`): its latest state, judged at the
+/// time of the request, whatever the lifecycle. `None` if no check of that name gates `scope`.
+pub async fn evaluate_check<S: HealthState>(state: &S, scope: Scope, name: &str) -> Option<Report> {
+    let spec = S::check_named(name)?;
+    if let Scope::Probe(probe) = scope {
+        if !spec.is_in(probe) {
+            return None;
+        }
+    }
+    let checks = latest(state, |s| s.name() == spec.name()).await;
+    let status = checks.first().map_or(Status::Unhealthy, |c| c.status);
+    Some(Report {
+        scope,
+        phase: state.lifecycle().phase(),
+        status,
+        passing: status != Status::Unhealthy,
+        reason: None,
+        checks,
+    })
+}
+
+async fn evaluate_all<S: HealthState>(state: &S, scope: Scope) -> Report {
     let lifecycle = state.lifecycle();
     let phase = lifecycle.phase();
     match scope {
@@ -474,7 +558,8 @@ pub async fn evaluate<S: HealthState>(state: &S, scope: Scope) -> Report {
                     Status::Unhealthy
                 },
                 passing: passed,
-                reason: (!passed).then_some("a startup check has not passed"),
+                // The startup gate itself: exclusions never lift it.
+                reason: (!passed).then_some(REASON_STARTUP_PENDING),
                 checks,
             }
         }
@@ -500,7 +585,7 @@ pub async fn evaluate<S: HealthState>(state: &S, scope: Scope) -> Report {
                 } else {
                     return Report {
                         checks,
-                        ..Report::lifecycle_fail(scope, phase, "a startup check has not passed")
+                        ..Report::lifecycle_fail(scope, phase, REASON_STARTUP_PENDING)
                     };
                 }
             }

@@ -315,7 +315,10 @@ where
 {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let app = S::health_router().build().with_state(state.clone());
+    let app = S::health_router()
+        .details(health_axum::Details::Always)
+        .build()
+        .with_state(state.clone());
     let state = state.clone();
     tokio::spawn(async move { health_axum::serve(listener, app, state).await });
     addr

@@ -30,7 +30,13 @@ macro_rules! dep_state {
 /// The probe routes of `state` on a plain `axum::serve`: no scheduler, checks run on demand.
 async fn serve_on_demand<S: HealthState + HealthRouterExt>(state: &S) -> SocketAddr {
     state.lifecycle().mark_started();
-    spawn(S::health_router().build().with_state(state.clone())).await
+    spawn(
+        S::health_router()
+            .details(Details::Always)
+            .build()
+            .with_state(state.clone()),
+    )
+    .await
 }
 
 // -- Probe storm: one execution per interval, however many probes -------------------------
@@ -393,7 +399,13 @@ async fn results_of_a_stalled_scheduler_turn_stale_and_unhealthy() {
             });
     });
     let scheduler = scheduler_started.recv().unwrap();
-    let addr = spawn(Stalling::health_router().build().with_state(state.clone())).await;
+    let addr = spawn(
+        Stalling::health_router()
+            .details(Details::Always)
+            .build()
+            .with_state(state.clone()),
+    )
+    .await;
     wait_for_status(addr, "/health/ready", 200, Duration::from_secs(2)).await;
 
     STALL.store(true, Ordering::SeqCst);

@@ -185,7 +185,13 @@ fn aggregation_rules() {
 async fn a_critical_startup_check_that_hangs_keeps_startup_failing_with_the_reason() {
     let s = state();
     s.lifecycle.mark_started();
-    let addr = spawn(Engine::health_router().build().with_state(s.clone())).await;
+    let addr = spawn(
+        Engine::health_router()
+            .details(Details::Always)
+            .build()
+            .with_state(s.clone()),
+    )
+    .await;
     let startup = get(addr, "/health/startup").await;
     assert_eq!(startup.status, 503);
     let body = startup.json();

@@ -107,7 +107,7 @@ fn new_state() -> AppState {
 async fn app(state: &AppState) -> std::net::SocketAddr {
     let app = Router::new()
         .route("/", axum::routing::get(|| async { "hello" }))
-        .merge(AppState::health_router())
+        .merge(AppState::health_router().details(Details::Always))
         .with_state(state.clone());
     spawn(app).await
 }

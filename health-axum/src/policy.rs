@@ -1,0 +1,112 @@
+//! Who may read check messages and details.
+
+use std::fmt;
+use std::sync::Arc;
+
+use axum::http::{header, request::Parts};
+
+/// Which callers see check messages and details (error texts, hostnames, pool figures).
+///
+/// Status codes, statuses, check names and latencies are always shown: they are all a probe
+/// needs. Messages and details can leak connection strings, hostnames and internal errors, so
+/// by default ([`Details::Never`]) they are replaced with `reason withheld`; the full text goes
+/// to the log (through `tracing`) once per status change.
+///
+/// ```ignore
+/// // A monitoring system that sends `Authorization: Bearer <token>` sees everything:
+/// AppState::health_router().details(Details::bearer_token(std::env::var("HEALTH_TOKEN")?))
+/// ```
+#[derive(Clone, Default)]
+pub enum Details {
+    /// Nobody sees messages or details over HTTP (the default).
+    #[default]
+    Never,
+    /// Callers for whom the predicate returns true see them.
+    WhenAuthorized(Arc<dyn Fn(&Parts) -> bool + Send + Sync>),
+    /// Everybody sees them: for a probe port that only the cluster can reach, or for tests.
+    Always,
+}
+
+impl fmt::Debug for Details {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Details::Never => f.write_str("Never"),
+            Details::WhenAuthorized(_) => f.write_str("WhenAuthorized(..)"),
+            Details::Always => f.write_str("Always"),
+        }
+    }
+}
+
+impl Details {
+    /// Shows details to callers for whom `authorized` returns true.
+    pub fn when_authorized(authorized: impl Fn(&Parts) -> bool + Send + Sync + 'static) -> Self {
+        Details::WhenAuthorized(Arc::new(authorized))
+    }
+
+    /// Shows details to requests carrying `Authorization: Bearer <token>`. The comparison takes
+    /// the same time wherever the tokens differ. An empty token authorizes nobody.
+    pub fn bearer_token(token: impl Into<String>) -> Self {
+        let token: Arc<[u8]> = Arc::from(token.into().into_bytes());
+        Details::when_authorized(move |parts| {
+            !token.is_empty()
+                && parts
+                    .headers
+                    .get(header::AUTHORIZATION)
+                    .and_then(|value| bearer(value.as_bytes()))
+                    .is_some_and(|given| constant_time_eq(given, &token))
+        })
+    }
+
+    /// Whether the caller of `parts` may see messages and details.
+    pub(crate) fn allows(&self, parts: &Parts) -> bool {
+        match self {
+            Details::Never => false,
+            Details::WhenAuthorized(authorized) => authorized(parts),
+            Details::Always => true,
+        }
+    }
+}
+
+/// The credentials of `Bearer <credentials>` (the scheme is case-insensitive).
+fn bearer(value: &[u8]) -> Option<&[u8]> {
+    let (scheme, rest) = value.split_at_checked(7)?;
+    scheme
+        .eq_ignore_ascii_case(b"bearer ")
+        .then(|| rest.trim_ascii())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Request;
+
+    fn parts(authorization: Option<&str>) -> Parts {
+        let mut request = Request::builder().uri("/health");
+        if let Some(value) = authorization {
+            request = request.header(header::AUTHORIZATION, value);
+        }
+        request.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn bearer_token_rule() {
+        let rule = Details::bearer_token("s3cret");
+        assert!(rule.allows(&parts(Some("Bearer s3cret"))));
+        assert!(rule.allows(&parts(Some("bearer  s3cret "))));
+        assert!(!rule.allows(&parts(Some("Bearer s3cre"))));
+        assert!(!rule.allows(&parts(Some("Bearer s3cretx"))));
+        assert!(!rule.allows(&parts(Some("Basic s3cret"))));
+        assert!(!rule.allows(&parts(Some("Bearer"))));
+        assert!(!rule.allows(&parts(None)));
+        assert!(!Details::bearer_token("").allows(&parts(Some("Bearer "))));
+        assert!(!Details::Never.allows(&parts(Some("Bearer s3cret"))));
+        assert!(Details::Always.allows(&parts(None)));
+    }
+}
