@@ -12,9 +12,28 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tower_service::Service;
+
+use crate::HealthRouterExt;
+
+/// The connection future for an accepted `stream` from `remote`, served by `make_service`'s
+/// service over HTTP/1.1 (upgrades allowed). A macro because the connection's concrete type,
+/// which `GracefulShutdown::watch` needs, cannot be named.
+macro_rules! http_connection {
+    ($make_service:expr, $stream:expr, $remote:expr) => {{
+        let stream: TcpStream = $stream;
+        let _ = stream.set_nodelay(true);
+        let service = $make_service
+            .call($remote)
+            .await
+            .unwrap_or_else(|never| match never {});
+        Builder::new(TokioExecutor::new())
+            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
+            .into_owned()
+    }};
+}
 
 /// Default time between the shutdown signal and the moment the server stops accepting: 5 s.
 ///
@@ -54,11 +73,14 @@ type StartupError = Box<dyn std::error::Error + Send + Sync>;
 ///     .await?;
 /// ```
 pub fn serve<S: HealthState>(listener: TcpListener, app: Router, state: S) -> Serve {
+    let probe_state = state.clone();
     Serve {
         listener,
         app,
         lifecycle: state.lifecycle().clone(),
         scheduler: Box::new(move || start_scheduler(&state)),
+        default_probes: Box::new(move || S::health_router().build().with_state(probe_state)),
+        probes: None,
         startup: None,
         drain_delay: DEFAULT_DRAIN_DELAY,
         shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
@@ -72,6 +94,8 @@ pub struct Serve {
     app: Router,
     lifecycle: Lifecycle,
     scheduler: Box<dyn FnOnce() -> Scheduler + Send>,
+    default_probes: Box<dyn FnOnce() -> Router + Send>,
+    probes: Option<(TcpListener, Option<Router>)>,
     startup: Option<BoxFuture<'static, Result<(), StartupError>>>,
     drain_delay: Duration,
     shutdown_timeout: Duration,
@@ -85,6 +109,7 @@ impl std::fmt::Debug for Serve {
             .field("drain_delay", &self.drain_delay)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("startup", &self.startup.is_some())
+            .field("probe_listener", &self.probes.as_ref().map(|(l, _)| l))
             .finish_non_exhaustive()
     }
 }
@@ -111,6 +136,31 @@ impl Serve {
         self
     }
 
+    /// Serves the probe routes (the state's default [`HealthRouter`](crate::HealthRouter)) on a
+    /// listener of their own as well, the usual management-port set-up: probes keep answering
+    /// while the application port is saturated (every handler busy, a concurrency limit
+    /// reached), and the port can be kept off the Service and the ingress.
+    ///
+    /// The probe listener answers from start to finish: through start-up work, the drain delay
+    /// and the in-flight shutdown; it closes when `serve` returns.
+    ///
+    /// ```ignore
+    /// let app_port = TcpListener::bind("0.0.0.0:3000").await?;
+    /// let probe_port = TcpListener::bind("0.0.0.0:9000").await?;
+    /// health_axum::serve(app_port, app, state).probes_on(probe_port).await?;
+    /// ```
+    pub fn probes_on(mut self, listener: TcpListener) -> Self {
+        self.probes = Some((listener, None));
+        self
+    }
+
+    /// As [`Serve::probes_on`], with routes of your own (other paths, [`Details`](crate::Details),
+    /// aliases): `AppState::health_router().kubernetes_aliases().build().with_state(state)`.
+    pub fn probes_on_with(mut self, listener: TcpListener, probes: Router) -> Self {
+        self.probes = Some((listener, Some(probes)));
+        self
+    }
+
     /// How long to keep accepting (with readiness 503) after the shutdown signal;
     /// default [`DEFAULT_DRAIN_DELAY`].
     pub fn drain_delay(mut self, delay: Duration) -> Self {
@@ -131,10 +181,20 @@ impl Serve {
             app,
             lifecycle,
             scheduler,
+            default_probes,
+            probes,
             mut startup,
             drain_delay,
             shutdown_timeout,
         } = self;
+        // The probe port: its own accept loop, stopped when this function returns.
+        let _probe_server = probes.map(|(listener, router)| {
+            let router = router.unwrap_or_else(default_probes);
+            if let Ok(addr) = listener.local_addr() {
+                tracing::info!(%addr, "serving probes on their own listener");
+            }
+            AbortOnDrop(tokio::spawn(probe_server(listener, router)))
+        });
         let signal = shutdown_signal()?;
         let drain = {
             let lifecycle = lifecycle.clone();
@@ -190,17 +250,7 @@ impl Serve {
                 }
                 accepted = listener.accept() => match accepted {
                     Ok((stream, remote)) => {
-                        let _ = stream.set_nodelay(true);
-                        let service = make_service
-                            .call(remote)
-                            .await
-                            .unwrap_or_else(|never| match never {});
-                        let connection = Builder::new(TokioExecutor::new())
-                            .serve_connection_with_upgrades(
-                                TokioIo::new(stream),
-                                TowerToHyperService::new(service),
-                            )
-                            .into_owned();
+                        let connection = http_connection!(make_service, stream, remote);
                         connections.spawn(graceful.watch(connection));
                     }
                     Err(error) => accept_error(error).await,
@@ -235,6 +285,32 @@ impl Serve {
             None => Ok(()),
             Some(error) => Err(io::Error::other(format!("start-up work failed: {error}"))),
         }
+    }
+}
+
+/// The probe listener's accept loop; its connections end with it (they are short requests).
+async fn probe_server(listener: TcpListener, router: Router) {
+    let mut make_service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, remote)) => {
+                    connections.spawn(http_connection!(make_service, stream, remote));
+                }
+                Err(error) => accept_error(error).await,
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

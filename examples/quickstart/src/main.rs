@@ -7,6 +7,11 @@
 //! Health checks: `database` (critical: the framework's built-in pool check, a `SELECT 1` round
 //! trip with the pool's size in its details) and `migrations` (gates the startup probe). The
 //! server answers probes while the migrations run (startup 503, liveness 200).
+//!
+//! Probes answer on `/health/...` and on the Kubernetes names `/livez`, `/readyz`, `/startupz`
+//! and `/healthz`. `PROBE_PORT=9000` moves them to a port of their own (the management-port
+//! set-up). Check messages are withheld from callers unless they send
+//! `Authorization: Bearer $HEALTH_TOKEN` (when `HEALTH_TOKEN` is set).
 
 use std::time::Duration;
 
@@ -219,17 +224,37 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         backend,
         lifecycle: Lifecycle::new(),
     };
-    let app = Router::new()
+    let details = match std::env::var("HEALTH_TOKEN") {
+        Ok(token) if !token.is_empty() => Details::bearer_token(token),
+        _ => Details::Never,
+    };
+    let probes = || {
+        AppState::health_router()
+            .kubernetes_aliases()
+            .details(details.clone())
+    };
+    let probe_port: Option<u16> = match std::env::var("PROBE_PORT") {
+        Ok(_) => Some(env_or("PROBE_PORT", 0)?),
+        Err(_) => None,
+    };
+    let mut app = Router::new()
         .route("/", get(index))
         .route("/notes", get(list_notes).post(create_note))
         .route("/notes/{id}", get(get_note))
-        .route("/work", get(work))
-        .merge(AppState::health_router())
-        .with_state(state.clone());
+        .route("/work", get(work));
+    if probe_port.is_none() {
+        app = app.merge(probes());
+    }
+    let app = app.with_state(state.clone());
 
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
     let db = state.db.clone();
-    health_axum::serve(listener, app, state)
+    let mut server = health_axum::serve(listener, app, state.clone());
+    if let Some(probe_port) = probe_port {
+        let probe_listener = tokio::net::TcpListener::bind(("0.0.0.0", probe_port)).await?;
+        server = server.probes_on_with(probe_listener, probes().build().with_state(state));
+    }
+    server
         .drain_delay(drain_delay)
         .shutdown_timeout(shutdown_timeout)
         // Start-up work runs while the probes already answer; `started` flips when it is done.
