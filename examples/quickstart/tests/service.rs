@@ -24,6 +24,11 @@ impl Drop for Service {
 
 /// Starts the binary on a new SQLite file in a temporary directory, or on `database_url`.
 fn start(database_url: Option<String>) -> Service {
+    start_with(database_url, &[])
+}
+
+/// [`start`], with more environment variables.
+fn start_with(database_url: Option<String>, env: &[(&str, String)]) -> Service {
     let dir = health_tests::temp_dir("quickstart-test");
     let port = free_port();
     let url =
@@ -33,6 +38,7 @@ fn start(database_url: Option<String>) -> Service {
         .env("DATABASE_URL", url)
         .env("DRAIN_DELAY_MS", "600")
         .env("SHUTDOWN_TIMEOUT_MS", "3000")
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -180,4 +186,56 @@ async fn on_postgres_a_database_outage_fails_readiness_only_and_heals() {
         up.elapsed()
     );
     assert_eq!(get(addr, "/notes").await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn probes_on_their_own_port_with_details_for_the_token() {
+    let probe_port = free_port();
+    let service = start_with(
+        None,
+        &[
+            ("PROBE_PORT", probe_port.to_string()),
+            ("HEALTH_TOKEN", "s3cret".to_string()),
+        ],
+    );
+    let probes = SocketAddr::from(([127, 0, 0, 1], probe_port));
+    wait_for_status(probes, "/startupz", 200, Duration::from_secs(30)).await;
+    for path in [
+        "/livez",
+        "/readyz",
+        "/healthz",
+        "/readyz/database",
+        "/health/ready",
+    ] {
+        assert_eq!(
+            get(probes, path).await.status,
+            200,
+            "{path} on the probe port"
+        );
+    }
+    let verbose = get(probes, "/readyz?verbose").await.text();
+    assert_eq!(verbose, "[+]database ok\nready check passed\n");
+    // The application port serves the API, not the probes.
+    wait_for_status(service.addr, "/", 200, Duration::from_secs(5)).await;
+    assert_eq!(get(service.addr, "/health/ready").await.status, 404);
+
+    // Details only with the token.
+    let anonymous = get(probes, "/health/ready").await.json();
+    assert!(
+        anonymous["checks"][0].get("details").is_none(),
+        "{anonymous}"
+    );
+    let authorized = health_tests::request_with_headers(
+        probes,
+        "GET",
+        "/health/ready",
+        &[("Authorization", "Bearer s3cret")],
+    )
+    .await
+    .json();
+    let details = &authorized["checks"][0]["details"];
+    assert!(
+        details["size"].is_u64() && details["max"] == 5,
+        "{authorized}"
+    );
 }
