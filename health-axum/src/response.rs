@@ -131,14 +131,47 @@ fn message_for(check: &CheckReport, visible: bool) -> Option<String> {
 
 // -- application/json ---------------------------------------------------------------------
 
-fn json(answer: &Answer<'_>) -> Vec<u8> {
+/// The first of `render`'s bodies at levels full, brief, minimal that fits in the budget
+/// (`render` returns the body and how many checks it had to omit).
+fn fitting(render: impl Fn(Level) -> (Vec<u8>, usize)) -> Vec<u8> {
     for level in [Level::Full, Level::Brief] {
-        let (body, omitted) = json_at(answer, level);
+        let (body, omitted) = render(level);
         if omitted == 0 {
             return body;
         }
     }
-    json_at(answer, Level::Minimal).0
+    render(Level::Minimal).0
+}
+
+/// Appends one rendered entry per check to `out`, comma-separated, while they fit in `budget`
+/// bytes; returns how many did not.
+fn append_within(
+    out: &mut Vec<u8>,
+    checks: &[CheckReport],
+    budget: usize,
+    mut render: impl FnMut(&mut Vec<u8>, &CheckReport),
+) -> usize {
+    let mut omitted = 0;
+    let mut first = true;
+    let mut entry = Vec::with_capacity(256);
+    for check in checks {
+        entry.clear();
+        render(&mut entry, check);
+        if omitted > 0 || out.len() + entry.len() + 1 > budget {
+            omitted += 1;
+            continue;
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        out.extend_from_slice(&entry);
+    }
+    omitted
+}
+
+fn json(answer: &Answer<'_>) -> Vec<u8> {
+    fitting(|level| json_at(answer, level))
 }
 
 /// The JSON body at `level`, and how many checks did not fit in the budget.
@@ -151,30 +184,22 @@ fn json_at(answer: &Answer<'_>, level: Level) -> (Vec<u8>, usize) {
     out.pop(); // the closing brace: checks follow
     out.extend_from_slice(br#","checks":["#);
     // Room for the closing `],"omitted":NNNN}`.
-    let budget = BODY_BUDGET - 24;
-    let mut omitted = 0;
-    let mut first = true;
-    let mut entry = Vec::with_capacity(256);
-    for check in &report.checks {
-        entry.clear();
-        let _ = serde_json::to_writer(
-            &mut entry,
-            &JsonCheck {
-                check,
-                level,
-                visible: answer.visible,
-            },
-        );
-        if omitted > 0 || out.len() + entry.len() + 1 > budget {
-            omitted += 1;
-            continue;
-        }
-        if !first {
-            out.push(b',');
-        }
-        first = false;
-        out.extend_from_slice(&entry);
-    }
+    let omitted = append_within(
+        &mut out,
+        &report.checks,
+        BODY_BUDGET - 24,
+        |entry, check| {
+            let visible = answer.visible;
+            let _ = serde_json::to_writer(
+                entry,
+                &JsonCheck {
+                    check,
+                    level,
+                    visible,
+                },
+            );
+        },
+    );
     out.push(b']');
     if omitted > 0 {
         let _ = write!(Utf8(&mut out), r#","omitted":{omitted}"#);
@@ -281,13 +306,7 @@ fn health_status(status: Status) -> &'static str {
 }
 
 fn health_json(answer: &Answer<'_>) -> Vec<u8> {
-    for level in [Level::Full, Level::Brief] {
-        let (body, omitted) = health_json_at(answer, level);
-        if omitted == 0 {
-            return body;
-        }
-    }
-    health_json_at(answer, Level::Minimal).0
+    fitting(|level| health_json_at(answer, level))
 }
 
 fn health_json_at(answer: &Answer<'_>, level: Level) -> (Vec<u8>, usize) {
@@ -313,24 +332,16 @@ fn health_json_at(answer: &Answer<'_>, level: Level) -> (Vec<u8>, usize) {
     let _ = serde_json::to_writer(&mut out, &head);
     out.pop();
     out.extend_from_slice(br#","checks":{"#);
-    let budget = BODY_BUDGET - 96;
     let now = SystemTime::now();
-    let mut omitted = 0;
-    let mut first = true;
-    let mut entry = Vec::with_capacity(256);
-    for check in &report.checks {
-        entry.clear();
-        health_json_check(&mut entry, check, level, answer.visible, now);
-        if omitted > 0 || out.len() + entry.len() + 1 > budget {
-            omitted += 1;
-            continue;
-        }
-        if !first {
-            out.push(b',');
-        }
-        first = false;
-        out.extend_from_slice(&entry);
-    }
+    // Room for the notes and the closing braces.
+    let omitted = append_within(
+        &mut out,
+        &report.checks,
+        BODY_BUDGET - 96,
+        |entry, check| {
+            health_json_check(entry, check, level, answer.visible, now);
+        },
+    );
     out.push(b'}');
     let mut notes = Vec::new();
     if !answer.excluded.is_empty() {
