@@ -86,6 +86,9 @@ fn percent_decode(value: &str) -> Option<Cow<'_, str>> {
         match bytes[i] {
             b'%' => {
                 let hex = bytes.get(i + 1..i + 3)?;
+                if !hex.iter().all(u8::is_ascii_hexdigit) {
+                    return None;
+                }
                 let hex = std::str::from_utf8(hex).ok()?;
                 out.push(u8::from_str_radix(hex, 16).ok()?);
                 i += 3;
@@ -230,6 +233,7 @@ mod tests {
         assert!(parse_query(Some("exclude=")).is_err());
         assert!(parse_query(Some("exclude=%zz")).is_err());
         assert!(parse_query(Some("exclude=%ff")).is_err());
+        assert!(parse_query(Some("exclude=%+5")).is_err());
         let many = vec!["exclude=a"; MAX_EXCLUDES + 1].join("&");
         assert!(parse_query(Some(&many)).is_err());
     }

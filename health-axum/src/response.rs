@@ -115,11 +115,11 @@ fn truncated(text: &str, limit: usize) -> std::borrow::Cow<'_, str> {
     format!("{}…", &text[..end]).into()
 }
 
-/// What the caller may read of a check's message: the message (cut), `reason withheld`, or the
-/// out-of-service reason, which the application wrote for operators and is always shown.
+/// What the caller may read of a check's message: the message (cut) or `reason withheld`. Out of
+/// service, the caller always learns that much; the application's reason only with details.
 fn message_for(check: &CheckReport, visible: bool) -> Option<String> {
-    if let Some(reason) = &check.out_of_service {
-        return Some(truncated(&format!("out of service: {reason}"), MESSAGE_LIMIT).into_owned());
+    if check.out_of_service.is_some() && !visible {
+        return Some(format!("out of service: {WITHHELD}"));
     }
     let message = check.message()?;
     Some(if visible {
@@ -276,7 +276,11 @@ impl Serialize for JsonCheck<'_> {
             map.serialize_entry("retry_in_ms", &retry_in.as_millis())?;
         }
         if let Some(reason) = &check.out_of_service {
-            map.serialize_entry("out_of_service", &**reason)?;
+            if self.visible {
+                map.serialize_entry("out_of_service", &truncated(reason, MESSAGE_LIMIT))?;
+            } else {
+                map.serialize_entry("out_of_service", &true)?;
+            }
         }
         if let Some(message) = message_for(check, self.visible) {
             map.serialize_entry("message", &message)?;
@@ -333,19 +337,23 @@ fn health_json_at(answer: &Answer<'_>, level: Level) -> (Vec<u8>, usize) {
     out.pop();
     out.extend_from_slice(br#","checks":{"#);
     let now = SystemTime::now();
-    // Room for the notes and the closing braces.
+    // The notes come after the checks; reserve their room (the omitted count's note at most
+    // 64 bytes) before filling the rest with checks.
+    let excluded_note = match answer.excluded.join(", ") {
+        names if names.len() <= 512 => format!("excluded: {names}"),
+        _ => format!("excluded: {} checks", answer.excluded.len()),
+    };
+    let reserve = 16 + excluded_note.len() + 64;
     let omitted = append_within(
         &mut out,
         &report.checks,
-        BODY_BUDGET - 96,
-        |entry, check| {
-            health_json_check(entry, check, level, answer.visible, now);
-        },
+        BODY_BUDGET.saturating_sub(reserve),
+        |entry, check| health_json_check(entry, check, level, answer.visible, now),
     );
     out.push(b'}');
     let mut notes = Vec::new();
     if !answer.excluded.is_empty() {
-        notes.push(format!("excluded: {}", answer.excluded.join(", ")));
+        notes.push(excluded_note);
     }
     if omitted > 0 {
         notes.push(format!(
@@ -397,7 +405,8 @@ fn health_json_check(
         return;
     };
     for (key, value) in details {
-        if !value.is_number() {
+        // Only numbers are measurements; `responseTime` is the check's own.
+        if !value.is_number() || key == "responseTime" {
             continue;
         }
         let mut measurement = serde_json::Map::new();
@@ -477,7 +486,7 @@ fn text(answer: &Answer<'_>) -> Vec<u8> {
         out.push_str(&line);
     }
     for name in answer.excluded {
-        if out.len() + name.len() + 16 > budget {
+        if out.len() + name.len() + 18 > budget {
             omitted += 1;
             continue;
         }

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -201,10 +202,19 @@ impl<S: HealthState> HealthRouter<S> {
                     &check_path,
                     get(
                         move |State(state): State<S>,
-                              Path(check): Path<String>,
+                              check: Result<Path<String>, PathRejection>,
                               request: Request| async move {
                             let (parts, _) = request.into_parts();
-                            answer(&state, &one, scope, Some(&check), &parts).await
+                            match check {
+                                Ok(Path(check)) => {
+                                    answer(&state, &one, scope, Some(&check), &parts).await
+                                }
+                                // Not UTF-8 after percent-decoding: no check has that name.
+                                Err(_) => response::error(
+                                    StatusCode::NOT_FOUND,
+                                    "no such check: the name is not valid UTF-8",
+                                ),
+                            }
                         },
                     ),
                 );
@@ -252,7 +262,8 @@ async fn answer<S: HealthState>(
             Scope::Probe(probe) => spec.is_in(probe),
             Scope::Full => true,
         };
-        if in_scope && !excluded.contains(&spec.name()) {
+        // A per-check path answers for its check alone: nothing to exclude there.
+        if in_scope && check.is_none() && !excluded.contains(&spec.name()) {
             excluded.push(spec.name());
         }
     }
@@ -313,10 +324,21 @@ fn names_in<S: HealthState>(scope: Scope) -> String {
         .map(|spec| spec.name())
         .collect();
     if names.is_empty() {
-        "(none)".to_string()
-    } else {
-        names.join(", ")
+        return "(none)".to_string();
     }
+    // Bounded, so an error body stays small however many checks there are.
+    let mut list = String::new();
+    for (i, name) in names.iter().enumerate() {
+        if list.len() + name.len() > 1024 {
+            list.push_str(&format!(", and {} more", names.len() - i));
+            break;
+        }
+        if i > 0 {
+            list.push_str(", ");
+        }
+        list.push_str(name);
+    }
+    list
 }
 
 impl<S: HealthState> From<HealthRouter<S>> for Router<S> {

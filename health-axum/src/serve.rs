@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::Router;
 use health_core::{start_scheduler, BoxFuture, HealthState, Lifecycle, Phase, Scheduler};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -22,14 +22,14 @@ use crate::HealthRouterExt;
 /// service over HTTP/1.1 (upgrades allowed). A macro because the connection's concrete type,
 /// which `GracefulShutdown::watch` needs, cannot be named.
 macro_rules! http_connection {
-    ($make_service:expr, $stream:expr, $remote:expr) => {{
+    ($builder:expr, $make_service:expr, $stream:expr, $remote:expr) => {{
         let stream: TcpStream = $stream;
         let _ = stream.set_nodelay(true);
         let service = $make_service
             .call($remote)
             .await
             .unwrap_or_else(|never| match never {});
-        Builder::new(TokioExecutor::new())
+        $builder
             .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
             .into_owned()
     }};
@@ -223,6 +223,7 @@ impl Serve {
         let mut failed = None;
 
         let mut make_service = app.into_make_service_with_connect_info::<SocketAddr>();
+        let builder = http_builder(APP_HEADER_READ_TIMEOUT, true);
         let graceful = GracefulShutdown::new();
         let mut connections = JoinSet::new();
         loop {
@@ -250,7 +251,7 @@ impl Serve {
                 }
                 accepted = listener.accept() => match accepted {
                     Ok((stream, remote)) => {
-                        let connection = http_connection!(make_service, stream, remote);
+                        let connection = http_connection!(builder, make_service, stream, remote);
                         connections.spawn(graceful.watch(connection));
                     }
                     Err(error) => accept_error(error).await,
@@ -288,15 +289,43 @@ impl Serve {
     }
 }
 
+/// A client that has not sent its request head within this time on the application port is
+/// disconnected (hyper's usual bound, which needs a timer to apply).
+const APP_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The same on the probe port, where requests are tiny: 5 s.
+const PROBE_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Open connections the probe port serves at once; more are closed on accept.
+const MAX_PROBE_CONNECTIONS: usize = 256;
+
+/// The HTTP/1.1 connection builder: a Tokio timer, so the header read timeout applies.
+fn http_builder(header_read_timeout: Duration, keep_alive: bool) -> Builder<TokioExecutor> {
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout)
+        .keep_alive(keep_alive);
+    builder
+}
+
 /// The probe listener's accept loop; its connections end with it (they are short requests).
 async fn probe_server(listener: TcpListener, router: Router) {
     let mut make_service = router.into_make_service_with_connect_info::<SocketAddr>();
+    // Probes are one short request per connection: no keep-alive, a short header timeout, and
+    // a cap, so idle or slow clients cannot tie the probe port up.
+    let builder = http_builder(PROBE_HEADER_READ_TIMEOUT, false);
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, remote)) => {
-                    connections.spawn(http_connection!(make_service, stream, remote));
+                    if connections.len() >= MAX_PROBE_CONNECTIONS {
+                        drop(stream);
+                        continue;
+                    }
+                    connections.spawn(http_connection!(builder, make_service, stream, remote));
                 }
                 Err(error) => accept_error(error).await,
             },

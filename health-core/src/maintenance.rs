@@ -49,8 +49,8 @@ fn slot_index<S: HealthState>(check: &str) -> Result<usize, UnknownCheck> {
 
 /// Takes the check named `check` out of service with `reason` (a maintenance window, a failover
 /// in progress): until [`return_to_service`], it reports unhealthy and counts as critical, so
-/// readiness (and every probe it gates) answers 503, and every body shows `reason`, also to
-/// anonymous callers: write it for operators.
+/// readiness (and every probe it gates) answers 503. Every caller learns that the check is out
+/// of service; the `reason` is shown to callers allowed to see details (and logged).
 ///
 /// The check keeps running in the background, so its own result is current when it returns.
 ///

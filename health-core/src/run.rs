@@ -204,7 +204,7 @@ pub struct CheckReport {
     pub age: Duration,
     /// The circuit breaker's state.
     pub circuit: Circuit,
-    /// Why the application took the check out of service (see [`take_out_of_service`]), if it
+    /// Why the application took the check out of service (see [`take_out_of_service`](crate::take_out_of_service)), if it
     /// did: the check then counts as unhealthy and critical.
     pub out_of_service: Option<Arc<str>>,
     /// The latest snapshot: raw last result, counters, retry time.
@@ -484,7 +484,10 @@ fn probe_of(scope: Scope) -> Probe {
 const REASON_STARTUP_PENDING: &str = "a startup check has not passed";
 
 /// The answer for one check alone (`/health/ready/<name>`): its latest state, judged at the
-/// time of the request, whatever the lifecycle. `None` if no check of that name gates `scope`.
+/// time of the request. The lifecycle still decides first, as for the whole probe: while the
+/// application is starting or draining, `ready/<name>` fails with the reason (so a probe pointed
+/// at one check still takes a draining pod out of the Service). `None` if no check of that name
+/// gates `scope`.
 pub async fn evaluate_check<S: HealthState>(state: &S, scope: Scope, name: &str) -> Option<Report> {
     let spec = S::check_named(name)?;
     if let Scope::Probe(probe) = scope {
@@ -492,14 +495,26 @@ pub async fn evaluate_check<S: HealthState>(state: &S, scope: Scope, name: &str)
             return None;
         }
     }
+    let lifecycle = state.lifecycle();
+    let phase = lifecycle.phase();
+    let gate = match (scope, phase) {
+        (Scope::Probe(Probe::Live), _) => None,
+        (Scope::Probe(Probe::Startup), _) if lifecycle.has_been_ready() => None,
+        (_, Phase::Starting) => Some("the application has not started"),
+        (Scope::Probe(Probe::Startup), Phase::Draining) => {
+            Some("draining before start-up completed")
+        }
+        (_, Phase::Draining) => Some("the application is draining"),
+        (_, Phase::Started | Phase::Ready) => None,
+    };
     let checks = latest(state, |s| s.name() == spec.name()).await;
     let status = checks.first().map_or(Status::Unhealthy, |c| c.status);
     Some(Report {
         scope,
-        phase: state.lifecycle().phase(),
+        phase,
         status,
-        passing: status != Status::Unhealthy,
-        reason: None,
+        passing: gate.is_none() && status != Status::Unhealthy,
+        reason: gate,
         checks,
     })
 }

@@ -263,6 +263,13 @@ async fn per_check_paths_answer_for_one_check() {
         "full report: any check"
     );
 
+    // The lifecycle still decides first: a draining pod fails every readiness path.
+    state.lifecycle.begin_drain();
+    let draining = get(addr, "/health/ready/database").await;
+    assert_eq!(draining.status, 503);
+    assert_eq!(draining.json()["reason"], "the application is draining");
+    assert_eq!(get(addr, "/health/live/nope").await.status, 404);
+
     for (path, probe) in [
         ("/health/ready/nope", "ready"),
         ("/health/ready/migrations", "ready"),
@@ -474,7 +481,9 @@ async fn a_check_taken_out_of_service_fails_readiness_with_its_reason() {
     let addr = serve_app(&state, |r| r).await;
     assert_eq!(get(addr, "/health/ready").await.status, 200);
 
-    take_out_of_service(&state, "cache", "maintenance window until 14:00 UTC").unwrap();
+    let operators = serve_app(&state, |r| r.details(Details::bearer_token(TOKEN))).await;
+    let reason = format!("failover of {SECRET} until 14:00 UTC");
+    take_out_of_service(&state, "cache", reason.as_str()).unwrap();
     let ready = get(addr, "/health/ready").await;
     assert_eq!(
         ready.status, 503,
@@ -482,18 +491,20 @@ async fn a_check_taken_out_of_service_fails_readiness_with_its_reason() {
     );
     let cache = check_json(&ready.json(), "cache");
     assert_eq!(cache["status"], "unhealthy");
-    assert_eq!(
-        cache["out_of_service"],
-        "maintenance window until 14:00 UTC"
-    );
-    assert_eq!(
-        cache["message"],
-        "out of service: maintenance window until 14:00 UTC"
-    );
+    // Anonymous callers learn that it is out of service, not the application's words.
+    assert_eq!(cache["out_of_service"], true);
+    assert_eq!(cache["message"], "out of service: reason withheld");
+    assert!(!ready.text().contains(SECRET));
     assert_eq!(
         get(addr, "/health/ready?verbose").await.text(),
-        "[+]database ok\n[-]cache failed: out of service: maintenance window until 14:00 UTC\nready check failed\n"
+        "[+]database ok\n[-]cache failed: out of service: reason withheld\nready check failed\n"
     );
+    let (name, value) = bearer();
+    let seen =
+        request_with_headers(operators, "GET", "/health/ready", &[(name, value.as_str())]).await;
+    let cache = check_json(&seen.json(), "cache");
+    assert_eq!(cache["out_of_service"], reason.as_str());
+    assert_eq!(cache["message"], format!("out of service: {reason}"));
     assert_eq!(get(addr, "/health/live").await.status, 200);
 
     return_to_service(&state, "cache").unwrap();
@@ -567,6 +578,7 @@ async fn bad_input_gets_a_clear_4xx_never_a_5xx() {
     let cases: Vec<BadCase> = vec![
         ("/health/ready/nope".into(), vec![], "GET", 404),
         ("/readyz/nope".into(), vec![], "GET", 404),
+        ("/health/ready/%FF%FE".into(), vec![], "GET", 404),
         ("/health/ready?exclude=nope".into(), vec![], "GET", 400),
         ("/health/ready?exclude=".into(), vec![], "GET", 400),
         ("/health/ready?exclude=%ZZ".into(), vec![], "GET", 400),
@@ -814,6 +826,21 @@ async fn bodies_stay_under_10_kb_with_100_checks() {
             }
         }
     }
+    // Many exclusions: the notes count against the budget too.
+    let excludes: Vec<String> = Many::CHECKS[..64]
+        .iter()
+        .map(|spec| format!("exclude={}", spec.name()))
+        .collect();
+    let path = format!("/health/ready?{}", excludes.join("&"));
+    for accept in ["application/json", "application/health+json", "text/plain"] {
+        let response = request_with_headers(authorized, "GET", &path, &[("Accept", accept)]).await;
+        assert!(
+            response.body.len() <= BODY_BUDGET,
+            "{accept}: {} bytes",
+            response.body.len()
+        );
+    }
+
     // When everything fails, what did not fit is counted, not silently dropped.
     let body = request_with_headers(authorized, "GET", "/health/ready", &[])
         .await
