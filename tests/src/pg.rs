@@ -246,6 +246,22 @@ impl PgServer {
         let _ = std::fs::remove_file(self.dir.join(format!(".s.PGSQL.{}.lock", self.port)));
     }
 
+    /// How many times the server has executed `sql` so far, sent either as a simple query
+    /// (logged `statement: <sql>`) or as a prepared statement (logged `execute <name>: <sql>`).
+    pub fn count_queries(&self, sql: &str) -> usize {
+        let statement = format!("statement: {sql}");
+        let executed = format!(": {sql}");
+        std::fs::read_to_string(self.log_path())
+            .unwrap_or_default()
+            .lines()
+            .map(str::trim_end)
+            .filter(|line| {
+                line.ends_with(&statement)
+                    || (line.contains(" execute ") && line.ends_with(&executed))
+            })
+            .count()
+    }
+
     /// How many times the server has logged `statement` so far (with `log_statement = all`,
     /// every statement a client sends is logged once as `statement: <sql>`).
     pub fn count_statements(&self, statement: &str) -> usize {
