@@ -135,11 +135,15 @@ pub(crate) fn negotiate(headers: &HeaderMap, verbose: bool) -> Result<Format, Re
             if quality == 0 {
                 continue;
             }
-            let format = match media.to_ascii_lowercase().as_str() {
-                "application/health+json" => Format::HealthJson,
-                "application/json" | "application/*" | "*/*" => Format::Json,
-                "text/plain" | "text/*" => Format::Text,
-                _ => continue,
+            let is = |name: &str| media.eq_ignore_ascii_case(name);
+            let format = if is("application/health+json") {
+                Format::HealthJson
+            } else if is("application/json") || is("application/*") || is("*/*") {
+                Format::Json
+            } else if is("text/plain") || is("text/*") {
+                Format::Text
+            } else {
+                continue;
             };
             // The highest quality wins; on a tie the first listed.
             if best.is_none_or(|(q, _)| quality > q) {

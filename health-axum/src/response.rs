@@ -12,8 +12,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use health_core::{CheckReport, Circuit, Report, Scope, Status};
-use serde::ser::SerializeMap;
-use serde::{Serialize, Serializer};
 
 use crate::request::{Format, Refusal};
 
@@ -144,7 +142,7 @@ fn fitting(render: impl Fn(Level) -> (Vec<u8>, usize)) -> Vec<u8> {
 }
 
 /// Appends one rendered entry per check to `out`, comma-separated, while they fit in `budget`
-/// bytes; returns how many did not.
+/// bytes; returns how many did not. Entries are written in place and cut back if too long.
 fn append_within(
     out: &mut Vec<u8>,
     checks: &[CheckReport],
@@ -153,19 +151,22 @@ fn append_within(
 ) -> usize {
     let mut omitted = 0;
     let mut first = true;
-    let mut entry = Vec::with_capacity(256);
     for check in checks {
-        entry.clear();
-        render(&mut entry, check);
-        if omitted > 0 || out.len() + entry.len() + 1 > budget {
+        if omitted > 0 {
             omitted += 1;
             continue;
         }
+        let mark = out.len();
         if !first {
             out.push(b',');
         }
+        render(out, check);
+        if out.len() > budget {
+            out.truncate(mark);
+            omitted += 1;
+            continue;
+        }
         first = false;
-        out.extend_from_slice(&entry);
     }
     omitted
 }
@@ -177,35 +178,164 @@ fn json(answer: &Answer<'_>) -> Vec<u8> {
 /// The JSON body at `level`, and how many checks did not fit in the budget.
 fn json_at(answer: &Answer<'_>, level: Level) -> (Vec<u8>, usize) {
     let report = answer.report;
-    let mut out = Vec::with_capacity(512);
-    let head = JsonHead { answer };
-    // Serializing plain data into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut out, &head);
-    out.pop(); // the closing brace: checks follow
+    let mut out = Vec::with_capacity(capacity_for(report));
+    out.extend_from_slice(br#"{"status":""#);
+    out.extend_from_slice(report.status.as_str().as_bytes());
+    out.extend_from_slice(br#"","probe":""#);
+    out.extend_from_slice(probe_name(report.scope).as_bytes());
+    out.extend_from_slice(br#"","phase":""#);
+    out.extend_from_slice(report.phase.as_str().as_bytes());
+    out.extend_from_slice(br#"","version":"#);
+    json_str(&mut out, answer.version);
+    if let Some(reason) = report.reason {
+        out.extend_from_slice(br#","reason":"#);
+        json_str(&mut out, reason);
+    }
+    if !answer.excluded.is_empty() {
+        out.extend_from_slice(br#","excluded":["#);
+        for (i, name) in answer.excluded.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            json_str(&mut out, name);
+        }
+        out.push(b']');
+    }
     out.extend_from_slice(br#","checks":["#);
     // Room for the closing `],"omitted":NNNN}`.
-    let omitted = append_within(
-        &mut out,
-        &report.checks,
-        BODY_BUDGET - 24,
-        |entry, check| {
-            let visible = answer.visible;
-            let _ = serde_json::to_writer(
-                entry,
-                &JsonCheck {
-                    check,
-                    level,
-                    visible,
-                },
-            );
-        },
-    );
+    let omitted = append_within(&mut out, &report.checks, BODY_BUDGET - 24, |out, check| {
+        json_check(out, check, level, answer.visible);
+    });
     out.push(b']');
     if omitted > 0 {
         let _ = write!(Utf8(&mut out), r#","omitted":{omitted}"#);
     }
     out.push(b'}');
     (out, omitted)
+}
+
+/// A JSON string: copied as it is when it needs no escaping (check names, phases, most
+/// versions), else escaped by serde_json.
+fn json_str(out: &mut Vec<u8>, s: &str) {
+    if s.bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        // Serializing a string into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+}
+
+/// `,"key":` (keys are fixed ASCII).
+fn json_key(out: &mut Vec<u8>, key: &str) {
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
+/// One check of the JSON report.
+fn json_check(out: &mut Vec<u8>, check: &CheckReport, level: Level, visible: bool) {
+    out.extend_from_slice(br#"{"name":"#);
+    json_str(out, check.name);
+    json_key(out, "status");
+    json_str(out, check.status.as_str());
+    let brief =
+        level == Level::Minimal || (level == Level::Brief && check.status == Status::Healthy);
+    if brief {
+        out.push(b'}');
+        return;
+    }
+    let raw = check.raw();
+    json_key(out, "critical");
+    out.extend_from_slice(if check.critical { b"true" } else { b"false" });
+    json_key(out, "raw_status");
+    json_str(out, raw.status.as_str());
+    json_key(out, "latency_ms");
+    push_millis(out, raw.latency);
+    json_key(out, "age_ms");
+    push_u64(out, whole_millis(check.age));
+    if check.stale {
+        json_key(out, "stale");
+        out.extend_from_slice(b"true");
+    }
+    if check.snapshot.consecutive_failures > 0 {
+        json_key(out, "consecutive_failures");
+        push_u64(out, u64::from(check.snapshot.consecutive_failures));
+    }
+    if check.circuit != Circuit::Closed {
+        json_key(out, "circuit");
+        json_str(out, check.circuit.as_str());
+    }
+    if let Circuit::Open { retry_in } = check.circuit {
+        json_key(out, "retry_in_ms");
+        push_u64(out, whole_millis(retry_in));
+    }
+    if let Some(reason) = &check.out_of_service {
+        json_key(out, "out_of_service");
+        if visible {
+            json_str(out, &truncated(reason, MESSAGE_LIMIT));
+        } else {
+            out.extend_from_slice(b"true");
+        }
+    }
+    if let Some(message) = message_for(check, visible) {
+        json_key(out, "message");
+        json_str(out, &message);
+    }
+    if visible && level == Level::Full {
+        if let Some(details) = &raw.details {
+            json_key(out, "details");
+            let _ = serde_json::to_writer(&mut *out, details);
+        }
+    }
+    out.push(b'}');
+}
+
+/// Appends `n` in decimal (without the formatting machinery: this runs per check per probe).
+fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// Appends `d` in milliseconds with microsecond precision, as JSON would print the float
+/// (`1.997`, `2.0`, `0.012`).
+fn push_millis(out: &mut Vec<u8>, d: Duration) {
+    let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+    push_u64(out, micros / 1000);
+    out.push(b'.');
+    let fraction = micros % 1000;
+    let digits = [
+        b'0' + (fraction / 100) as u8,
+        b'0' + (fraction / 10 % 10) as u8,
+        b'0' + (fraction % 10) as u8,
+    ];
+    let keep = digits
+        .iter()
+        .rposition(|&d| d != b'0')
+        .map_or(1, |last| last + 1);
+    out.extend_from_slice(&digits[..keep]);
+}
+
+/// Whole milliseconds, saturating.
+fn whole_millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A first guess at a body's size, so it is rarely grown: a head and about 160 bytes a check.
+fn capacity_for(report: &Report) -> usize {
+    (192 + 160 * report.checks.len()).min(BODY_BUDGET)
 }
 
 /// `io::Write`-free `fmt::Write` over a byte buffer.
@@ -218,85 +348,9 @@ impl std::fmt::Write for Utf8<'_> {
     }
 }
 
-struct JsonHead<'a, 'b> {
-    answer: &'a Answer<'b>,
-}
-
-impl Serialize for JsonHead<'_, '_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let answer = self.answer;
-        let report = answer.report;
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("status", &report.status)?;
-        map.serialize_entry("probe", probe_name(report.scope))?;
-        map.serialize_entry("phase", &report.phase)?;
-        map.serialize_entry("version", answer.version)?;
-        if let Some(reason) = report.reason {
-            map.serialize_entry("reason", reason)?;
-        }
-        if !answer.excluded.is_empty() {
-            map.serialize_entry("excluded", answer.excluded)?;
-        }
-        map.end()
-    }
-}
-
-struct JsonCheck<'a> {
-    check: &'a CheckReport,
-    level: Level,
-    visible: bool,
-}
-
-impl Serialize for JsonCheck<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let check = self.check;
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("name", check.name)?;
-        map.serialize_entry("status", &check.status)?;
-        let brief = self.level == Level::Minimal
-            || (self.level == Level::Brief && check.status == Status::Healthy);
-        if brief {
-            return map.end();
-        }
-        let raw = check.raw();
-        map.serialize_entry("critical", &check.critical)?;
-        map.serialize_entry("raw_status", &raw.status)?;
-        map.serialize_entry("latency_ms", &millis(raw.latency))?;
-        map.serialize_entry("age_ms", &check.age.as_millis())?;
-        if check.stale {
-            map.serialize_entry("stale", &true)?;
-        }
-        if check.snapshot.consecutive_failures > 0 {
-            map.serialize_entry("consecutive_failures", &check.snapshot.consecutive_failures)?;
-        }
-        if check.circuit != Circuit::Closed {
-            map.serialize_entry("circuit", check.circuit.as_str())?;
-        }
-        if let Circuit::Open { retry_in } = check.circuit {
-            map.serialize_entry("retry_in_ms", &retry_in.as_millis())?;
-        }
-        if let Some(reason) = &check.out_of_service {
-            if self.visible {
-                map.serialize_entry("out_of_service", &truncated(reason, MESSAGE_LIMIT))?;
-            } else {
-                map.serialize_entry("out_of_service", &true)?;
-            }
-        }
-        if let Some(message) = message_for(check, self.visible) {
-            map.serialize_entry("message", &message)?;
-        }
-        if self.visible && self.level == Level::Full {
-            if let Some(details) = &raw.details {
-                map.serialize_entry("details", details)?;
-            }
-        }
-        map.end()
-    }
-}
-
 /// Milliseconds with microsecond precision.
 fn millis(d: Duration) -> f64 {
-    d.as_micros() as f64 / 1000.0
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
 // -- application/health+json --------------------------------------------------------------
@@ -322,7 +376,7 @@ fn health_json_at(answer: &Answer<'_>, level: Level) -> (Vec<u8>, usize) {
     } else {
         "warn"
     };
-    let mut out = Vec::with_capacity(512);
+    let mut out = Vec::with_capacity(capacity_for(report));
     let mut head = serde_json::Map::new();
     head.insert("status".into(), overall.into());
     head.insert("version".into(), answer.version.into());
@@ -514,6 +568,32 @@ mod tests {
         assert_eq!(rfc3339(t), "2026-12-01T07:08:26.404Z");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
         assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn numbers_are_written_as_json_would() {
+        let text = |f: &dyn Fn(&mut Vec<u8>)| {
+            let mut out = Vec::new();
+            f(&mut out);
+            String::from_utf8(out).unwrap()
+        };
+        for (micros, expected) in [
+            (1997, "1.997"),
+            (2000, "2.0"),
+            (12, "0.012"),
+            (0, "0.0"),
+            (500_410, "500.41"),
+        ] {
+            assert_eq!(
+                text(&|o| push_millis(o, Duration::from_micros(micros))),
+                expected
+            );
+            let parsed: f64 = serde_json::from_str(expected).unwrap();
+            assert_eq!(parsed, micros as f64 / 1000.0);
+        }
+        for n in [0u64, 7, 10, 1234567890, u64::MAX] {
+            assert_eq!(text(&|o| push_u64(o, n)), n.to_string());
+        }
     }
 
     #[test]

@@ -352,7 +352,8 @@ pub async fn latest<S: HealthState>(
     let latched =
         |spec: &CheckSpec<S>| ready_once && !spec.is_in(Probe::Live) && !spec.is_in(Probe::Ready);
     let now = Instant::now();
-    let mut checks = Vec::with_capacity(S::CHECKS.len());
+    // Exactly the room needed: nothing is allocated for a probe without checks.
+    let mut checks = Vec::with_capacity(S::CHECKS.iter().filter(|spec| select(spec)).count());
     let mut waits = Vec::new();
     for (index, spec) in S::CHECKS.iter().enumerate() {
         if !select(spec) {
