@@ -131,18 +131,28 @@ fn bare() -> (axum::http::StatusCode, &'static str) {
     (axum::http::StatusCode::OK, "")
 }
 
-/// The framework's body for `path`, rendered once in-process: the static baseline serves the
-/// same bytes, to tell the cost of the payload from the cost of evaluating it.
-async fn rendered(path: &str) -> axum::body::Bytes {
+/// The in-process router of the probe-path rows: `/bare` and the probe routes of ten trivial
+/// checks, their results fresh and the lifecycle ready (no scheduler: `refresh` ran once).
+async fn ten_checks_router() -> Router {
     let state = checks::TenChecks {
         lifecycle: health_axum::Lifecycle::new(),
     };
     state.lifecycle.mark_started();
     refresh(&state).await;
-    let mut router: Router = checks::TenChecks::health_router().build().with_state(state);
+    let mut router: Router = Router::new()
+        .route("/bare", get(|| async { bare() }))
+        .merge(checks::TenChecks::health_router())
+        .with_state(state);
     let _ = router
         .call(Request::get("/health/startup").body(Body::empty()).unwrap())
         .await;
+    router
+}
+
+/// The framework's body for `path`, rendered once in-process: the static baseline serves the
+/// same bytes, to tell the cost of the payload from the cost of evaluating it.
+async fn rendered(path: &str) -> axum::body::Bytes {
+    let mut router = ten_checks_router().await;
     let response = router
         .call(Request::get(path).body(Body::empty()).unwrap())
         .await
@@ -505,15 +515,7 @@ fn refresh_and_allocations(plan: &Plan, rows: &mut Vec<Row>, findings: &mut Find
 
     // Allocations per request, the router called in-process (no sockets).
     let (fw, base) = runtime.block_on(async {
-        let state = checks::TenChecks {
-            lifecycle: health_axum::Lifecycle::new(),
-        };
-        state.lifecycle.mark_started();
-        refresh(&state).await;
-        let router: Router = Router::new()
-            .route("/bare", get(|| async { bare() }))
-            .merge(checks::TenChecks::health_router())
-            .with_state(state);
+        let router = ten_checks_router().await;
         let per_request = |path: &'static str| {
             let mut router = router.clone();
             async move {
@@ -651,18 +653,7 @@ fn in_process(paths: &[&str], runs: usize, duration: Duration) -> Vec<Vec<f64>> 
         .build()
         .unwrap();
     runtime.block_on(async {
-        let state = checks::TenChecks {
-            lifecycle: health_axum::Lifecycle::new(),
-        };
-        state.lifecycle.mark_started();
-        refresh(&state).await;
-        let mut router: Router = Router::new()
-            .route("/bare", get(|| async { bare() }))
-            .merge(checks::TenChecks::health_router())
-            .with_state(state);
-        let _ = router
-            .call(Request::get("/health/startup").body(Body::empty()).unwrap())
-            .await;
+        let mut router = ten_checks_router().await;
         let mut out = vec![Vec::new(); paths.len()];
         for _ in 0..runs {
             for (i, path) in paths.iter().enumerate() {
@@ -691,12 +682,7 @@ fn spin(path: &str) {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let state = checks::TenChecks {
-            lifecycle: health_axum::Lifecycle::new(),
-        };
-        state.lifecycle.mark_started();
-        refresh(&state).await;
-        let mut router: Router = checks::TenChecks::health_router().build().with_state(state);
+        let mut router = ten_checks_router().await;
         let until = Instant::now() + Duration::from_secs(5);
         let mut n = 0u64;
         while Instant::now() < until {
