@@ -118,6 +118,12 @@ struct Findings {
     bytes: [usize; 2],
 }
 
+/// A few requests, not counted, on a new connection each: the first results published, the
+/// lifecycle ready, pools connected.
+async fn warm(addr: SocketAddr, path: &str, millis: u64) {
+    let _ = load::run(addr, path, 1, Duration::from_millis(millis), Mode::Close).await;
+}
+
 /// One row of the table.
 struct Row {
     what: String,
@@ -202,14 +208,7 @@ async fn probe_path(plan: &Plan, rows: &mut Vec<Row>, findings: &mut Findings) {
     });
     // Let the scheduler publish the first results and the lifecycle turn ready.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let _ = load::run(
-        addr,
-        "/health/startup",
-        1,
-        Duration::from_millis(100),
-        Mode::Close,
-    )
-    .await;
+    warm(addr, "/health/startup", 100).await;
     let duration = Duration::from_secs_f64(plan.load_secs);
     for (index, (probe, path, fixed, size, label)) in [
         (
@@ -343,22 +342,8 @@ async fn against_postgres(plan: &Plan, rows: &mut Vec<Row>) {
             .with_state(db)
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let _ = load::run(
-        framework,
-        "/health/startup",
-        1,
-        Duration::from_millis(200),
-        Mode::Close,
-    )
-    .await;
-    let _ = load::run(
-        hand,
-        "/health/ready",
-        1,
-        Duration::from_millis(200),
-        Mode::Close,
-    )
-    .await;
+    warm(framework, "/health/startup", 200).await;
+    warm(hand, "/health/ready", 200).await;
     let duration = Duration::from_secs_f64(plan.load_secs);
     let (mut fw, mut hw) = (Vec::new(), Vec::new());
     for run in 0..plan.runs {

@@ -121,7 +121,12 @@ fn message_for(check: &CheckReport, visible: bool) -> Option<String> {
     }
     let message = check.message()?;
     Some(if visible {
-        truncated(&message.to_string(), MESSAGE_LIMIT).into_owned()
+        // One allocation unless the message must be cut.
+        let text = message.to_string();
+        match truncated(&text, MESSAGE_LIMIT) {
+            std::borrow::Cow::Borrowed(_) => text,
+            std::borrow::Cow::Owned(cut) => cut,
+        }
     } else {
         WITHHELD.to_string()
     })

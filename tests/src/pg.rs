@@ -1,6 +1,7 @@
 //! A real PostgreSQL server for fault-injection tests: created with `initdb` in a temporary
 //! directory, started with `pg_ctl` on a free port, and stopped, killed, frozen (SIGSTOP) and
-//! restarted by the test. Every statement is logged, so tests count what the server executed.
+//! restarted by the test. Every statement is logged, so tests count what the server executed
+//! ([`PgServer::count_queries`]).
 //!
 //! Finding no PostgreSQL binaries is a test failure with instructions, never a skip.
 
@@ -259,17 +260,6 @@ impl PgServer {
                 line.ends_with(&statement)
                     || (line.contains(" execute ") && line.ends_with(&executed))
             })
-            .count()
-    }
-
-    /// How many times the server has logged `statement` so far (with `log_statement = all`,
-    /// every statement a client sends is logged once as `statement: <sql>`).
-    pub fn count_statements(&self, statement: &str) -> usize {
-        let needle = format!("statement: {statement}");
-        std::fs::read_to_string(self.log_path())
-            .unwrap_or_default()
-            .lines()
-            .filter(|line| line.trim_end().ends_with(&needle))
             .count()
     }
 }

@@ -345,12 +345,12 @@ db_state!(StormOnDemand, interval_ms = 1000, timeout_ms = 500);
 
 async fn storm_counted_on_the_server(pg: &PgServer, addr: SocketAddr, what: &str) {
     wait_for_status(addr, "/health/ready", 200, Duration::from_secs(10)).await;
-    let before = pg.count_statements("SELECT 1");
+    let before = pg.count_queries("SELECT 1");
     let duration = Duration::from_secs(3);
     let stats = storm(addr, "/health/ready", 200, duration).await;
     // Let the server's log catch up with what it executed.
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let executed = pg.count_statements("SELECT 1") - before;
+    let executed = pg.count_queries("SELECT 1") - before;
     let allowed = duration.as_secs() as usize + 2;
     println!(
         "{what}: {} probes ({:?}); PostgreSQL executed SELECT 1 {executed} times (allowed {allowed})",
