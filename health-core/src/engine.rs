@@ -550,11 +550,33 @@ impl SlotInner {
     }
 }
 
-/// One log line per change of a check's reported status, never one per probe.
+/// One log line per change of a check's reported status, never one per probe. A check's first
+/// result is not a change: it is logged as what it is (at `warn` when it is not healthy, so the
+/// reason a fresh pod is not ready is in the log).
 fn log_change(previous: Option<Status>, snapshot: &CheckSnapshot) {
     let name = snapshot.result.name;
     let message = snapshot.result.message.as_deref().unwrap_or("");
-    let from = previous.map_or("none", Status::as_str);
+    let circuit_open = snapshot.retry_at.is_some();
+    let Some(previous) = previous else {
+        match snapshot.status {
+            Status::Healthy => {
+                tracing::info!(
+                    check = name,
+                    status = "healthy",
+                    "health check first result"
+                )
+            }
+            status => tracing::warn!(
+                check = name,
+                status = status.as_str(),
+                message,
+                circuit_open,
+                "health check first result"
+            ),
+        }
+        return;
+    };
+    let from = previous.as_str();
     match snapshot.status {
         Status::Healthy => {
             tracing::info!(
@@ -576,7 +598,7 @@ fn log_change(previous: Option<Status>, snapshot: &CheckSnapshot) {
             from,
             to = "unhealthy",
             message,
-            circuit_open = snapshot.retry_at.is_some(),
+            circuit_open,
             "health check status changed"
         ),
     }

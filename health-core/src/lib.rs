@@ -23,15 +23,15 @@ pub use lifecycle::{AsLifecycle, Lifecycle, Phase};
 pub use maintenance::{return_to_service, take_out_of_service, UnknownCheck};
 pub use outcome::{CheckOutcome, IntoCheckOutcome};
 pub use run::{
-    aggregate, evaluate, evaluate_check, evaluate_excluding, latest, refresh, run_check,
-    run_checks, CheckReport, CheckResult, Message, Report, Scope,
+    aggregate, check_deadline, evaluate, evaluate_check, evaluate_excluding, latest, refresh,
+    run_check, run_checks, CheckReport, CheckResult, Message, Report, Scope,
 };
 pub use scheduler::{start_scheduler, Scheduler};
 pub use spec::{
     BoxFuture, Breaker, CheckFn, CheckSpec, Damping, Probe, Probes, DEFAULT_FAILURE_THRESHOLD,
     DEFAULT_INTERVAL_MS, DEFAULT_MAX_BACKOFF_MS, DEFAULT_SUCCESS_THRESHOLD, DEFAULT_TIMEOUT_MS,
 };
-pub use state::HealthState;
+pub use state::{AsHealthState, HealthState};
 pub use status::Status;
 
 /// Re-exports `async_trait` so that implementations of [`HealthCheck`] need no extra dependency.

@@ -2,8 +2,9 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
@@ -60,7 +61,25 @@ struct Inner {
     state: AtomicU8,
     changed: Notify,
     engine: OnceLock<Arc<Engine>>,
+    /// Set when something drives this lifecycle: a background scheduler started for it
+    /// (`health_axum::serve` starts one), or a phase change.
+    driven: AtomicBool,
+    /// Whether the "nothing drives this lifecycle" error has been logged.
+    undriven_logged: AtomicBool,
+    created: Instant,
 }
+
+/// Why a probe fails while the application is starting.
+pub(crate) const REASON_NOT_STARTED: &str = "the application has not started";
+
+/// Why a probe fails while the application is starting and nothing will ever start it.
+pub(crate) const REASON_NOT_DRIVEN: &str = "the application has not started, and nothing will \
+     start it: no `serve` (or `start_scheduler`) runs for this state; build the state once and \
+     pass clones of it to both the router and `serve`";
+
+/// How long a lifecycle may stay starting, with probes arriving and nothing driving it, before
+/// the mistake is logged as an error.
+const UNDRIVEN_GRACE: Duration = Duration::from_secs(3);
 
 /// The lifecycle handle of an application: a cheap, cloneable handle to one shared phase, and to
 /// the latest result of every check (the snapshots the probes answer from).
@@ -97,6 +116,9 @@ impl Lifecycle {
                 state: AtomicU8::new(STARTING),
                 changed: Notify::new(),
                 engine: OnceLock::new(),
+                driven: AtomicBool::new(false),
+                undriven_logged: AtomicBool::new(false),
+                created: Instant::now(),
             }),
         }
     }
@@ -158,6 +180,41 @@ impl Lifecycle {
         }
     }
 
+    /// Records that something drives this lifecycle (a scheduler runs for it).
+    pub(crate) fn mark_driven(&self) {
+        self.inner.driven.store(true, Ordering::Release);
+    }
+
+    /// Why a probe fails while the phase is starting. A lifecycle that nothing drives (no
+    /// `serve`, no scheduler, no phase change yet) most likely belongs to a second copy of the
+    /// state, built apart from the one given to `serve`: it would answer 503 forever. The reason
+    /// says so at once, and the first probe after a short grace logs it as an error, once.
+    pub(crate) fn starting_reason(&self) -> &'static str {
+        if self.inner.driven.load(Ordering::Acquire) {
+            return REASON_NOT_STARTED;
+        }
+        self.log_undriven();
+        REASON_NOT_DRIVEN
+    }
+
+    #[cold]
+    fn log_undriven(&self) {
+        if self.inner.created.elapsed() >= UNDRIVEN_GRACE
+            && !self.inner.undriven_logged.swap(true, Ordering::Relaxed)
+        {
+            tracing::error!(
+                "health probes are answered for a state whose lifecycle nothing starts: no \
+                 `health_axum::serve` (and no `start_scheduler`) runs for it, so every probe \
+                 answers 503 \"the application has not started\" for the life of the process. \
+                 Most likely the state was built twice, one copy for the router and another for \
+                 `serve`: build it once and pass clones of it to both `.with_state(...)` and \
+                 `serve(...)`. If you serve the probe routes yourself, call \
+                 `health_axum::start_scheduler(&state)` when serving starts and \
+                 `lifecycle.mark_started()` when start-up is done."
+            );
+        }
+    }
+
     fn advance(&self, step: impl Fn(u8) -> Option<u8>) -> bool {
         let changed = self
             .inner
@@ -165,6 +222,7 @@ impl Lifecycle {
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, &step)
             .is_ok();
         if changed {
+            self.mark_driven();
             tracing::info!(phase = %self.phase(), "lifecycle phase changed");
             self.inner.changed.notify_waiters();
         }

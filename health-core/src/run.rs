@@ -50,14 +50,40 @@ struct Started<'a, S> {
     task: AbortOnDrop<(CheckOutcome, Duration)>,
 }
 
+tokio::task_local! {
+    /// When the run of the check on this task is cut (see [`check_deadline`]).
+    static DEADLINE: Instant;
+}
+
+/// The instant at which the check run in progress on this task is cut at its timeout, or `None`
+/// outside a check run.
+///
+/// A check needs it only to report something better than "timed out" before it is cut: the
+/// built-in pool check gives up waiting for a pooled connection halfway to the deadline and
+/// uses the rest to find out why none came (the database refuses connections, say).
+///
+/// ```
+/// # async fn example() -> health_core::CheckOutcome {
+/// use health_core::{check_deadline, CheckOutcome};
+///
+/// let budget = check_deadline()
+///     .map(|deadline| deadline.saturating_duration_since(tokio::time::Instant::now()));
+/// CheckOutcome::healthy()
+/// # }
+/// ```
+pub fn check_deadline() -> Option<Instant> {
+    DEADLINE.try_with(|deadline| *deadline).ok()
+}
+
 fn start<'a, S: HealthState>(spec: &'a CheckSpec<S>, state: &S) -> Started<'a, S> {
     let begun = std::time::Instant::now();
     let run = spec.run_fn();
     let state = state.clone();
-    let task = tokio::spawn(async move {
+    let deadline = later(Instant::from_std(begun), spec.timeout());
+    let task = tokio::spawn(DEADLINE.scope(deadline, async move {
         let outcome = run(&state).await;
         (outcome, begun.elapsed())
-    });
+    }));
     Started {
         spec,
         begun: Instant::from_std(begun),
@@ -200,6 +226,9 @@ pub struct CheckReport {
     pub status: Status,
     /// Whether the snapshot is older than the check's `max_age` (the scheduler is stalled).
     pub stale: bool,
+    /// Whether the check is no longer run: a check that gates only the startup probe, once the
+    /// application has been ready. Its last result stands; it is never stale.
+    pub retired: bool,
     /// How old the last result is.
     pub age: Duration,
     /// The circuit breaker's state.
@@ -221,6 +250,7 @@ impl CheckReport {
     ) -> Self {
         let stale = !latched && snapshot.is_stale_at(now);
         CheckReport {
+            retired: latched,
             name: spec.name(),
             critical: spec.is_critical() || live.out_of_service.is_some(),
             probes: spec.probes(),
@@ -501,24 +531,33 @@ pub async fn evaluate_check<S: HealthState>(state: &S, scope: Scope, name: &str)
     let gate = match (scope, phase) {
         (Scope::Probe(Probe::Live), _) => None,
         (Scope::Probe(Probe::Startup), _) if lifecycle.has_been_ready() => None,
-        (_, Phase::Starting) => Some("the application has not started"),
-        (Scope::Probe(Probe::Startup), Phase::Draining) => {
-            Some("draining before start-up completed")
-        }
-        (_, Phase::Draining) => Some("the application is draining"),
+        (_, Phase::Starting) => Some(lifecycle.starting_reason()),
+        (Scope::Probe(Probe::Startup), Phase::Draining) => Some(REASON_DRAINING_BEFORE_START),
+        (_, Phase::Draining) => Some(REASON_DRAINING),
         (_, Phase::Started | Phase::Ready) => None,
     };
+    if let Some(reason) = gate {
+        // The lifecycle decides, as for the whole probe: the check is not read (while starting,
+        // a startup check must not even run: the work it checks is under way).
+        return Some(Report::lifecycle_fail(scope, phase, reason));
+    }
     let checks = latest(state, |s| s.name() == spec.name()).await;
     let status = checks.first().map_or(Status::Unhealthy, |c| c.status);
     Some(Report {
         scope,
         phase,
         status,
-        passing: gate.is_none() && status != Status::Unhealthy,
-        reason: gate,
+        passing: status != Status::Unhealthy,
+        reason: None,
         checks,
     })
 }
+
+/// Why readiness fails while the application drains.
+const REASON_DRAINING: &str = "the application is draining";
+
+/// Why the startup probe fails when draining began before start-up completed.
+const REASON_DRAINING_BEFORE_START: &str = "draining before start-up completed";
 
 async fn evaluate_all<S: HealthState>(state: &S, scope: Scope) -> Report {
     let lifecycle = state.lifecycle();
@@ -549,14 +588,10 @@ async fn evaluate_all<S: HealthState>(state: &S, scope: Scope) -> Report {
             }
             match phase {
                 Phase::Starting => {
-                    return Report::lifecycle_fail(scope, phase, "the application has not started")
+                    return Report::lifecycle_fail(scope, phase, lifecycle.starting_reason())
                 }
                 Phase::Draining => {
-                    return Report::lifecycle_fail(
-                        scope,
-                        phase,
-                        "draining before start-up completed",
-                    )
+                    return Report::lifecycle_fail(scope, phase, REASON_DRAINING_BEFORE_START)
                 }
                 Phase::Started | Phase::Ready => {}
             }
@@ -582,21 +617,25 @@ async fn evaluate_all<S: HealthState>(state: &S, scope: Scope) -> Report {
         Scope::Probe(Probe::Ready) | Scope::Full => {
             match phase {
                 Phase::Starting => {
-                    return Report::lifecycle_fail(scope, phase, "the application has not started")
+                    return Report::lifecycle_fail(scope, phase, lifecycle.starting_reason())
                 }
-                Phase::Draining => {
-                    return Report::lifecycle_fail(scope, phase, "the application is draining")
-                }
+                Phase::Draining => return Report::lifecycle_fail(scope, phase, REASON_DRAINING),
                 Phase::Started | Phase::Ready => {}
             }
             let full = scope == Scope::Full;
             let pending_startup = phase == Phase::Started;
-            let checks = latest(state, |s| {
+            let mut checks = latest(state, |s| {
                 full || s.is_in(Probe::Ready) || (pending_startup && s.is_in(Probe::Startup))
             })
             .await;
             if pending_startup {
-                if startup_passed(&checks) {
+                let passed = startup_passed(&checks);
+                // The startup checks gate readiness until they pass once, but readiness lists
+                // only its own checks, before start-up as after it.
+                if !full {
+                    checks.retain(|c| c.probes.contains(Probe::Ready));
+                }
+                if passed {
                     lifecycle.mark_ready();
                 } else {
                     return Report {
@@ -619,7 +658,7 @@ async fn evaluate_all<S: HealthState>(state: &S, scope: Scope) -> Report {
                 phase,
                 status,
                 passing: status != Status::Unhealthy && !draining,
-                reason: draining.then_some("the application is draining"),
+                reason: draining.then_some(REASON_DRAINING),
                 checks,
             }
         }

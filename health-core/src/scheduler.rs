@@ -48,12 +48,16 @@ impl Scheduler {
 /// Idempotent: a second call while the scheduler runs returns a handle to the same one.
 /// `health_axum::serve` calls it; call it yourself when serving the probe routes another way.
 ///
-/// A check that gates only the startup probe stops being run once the application is ready: its
-/// last result stays in the full report.
+/// A check that gates the startup probe is not run while the application is starting (its
+/// `serve(...).startup(...)` work, such as migrations, is what it checks): its first run follows
+/// the work. A check that also gates liveness is the exception, because liveness is answered at
+/// all times. A check that gates only the startup probe stops being run once the application is
+/// ready: its last result stays in the full report, marked retired.
 ///
 /// # Panics
 /// If called outside a Tokio runtime.
 pub fn start_scheduler<S: HealthState>(state: &S) -> Scheduler {
+    state.lifecycle().mark_driven();
     let engine = match crate::lifecycle::engine_of(state) {
         Cow::Borrowed(engine) => Arc::clone(engine),
         // The lifecycle's results belong to another state type: a scheduler here would publish
@@ -96,7 +100,9 @@ async fn drive<S: HealthState>(state: S, engine: Arc<Engine>, index: usize) {
         epoch: slot.own(),
     };
     let startup_only = !spec.is_in(Probe::Live) && !spec.is_in(Probe::Ready);
-    let gates_startup = spec.is_in(Probe::Startup);
+    // Checks the start-up work: not run while it is under way (liveness needs its own checks
+    // at all times, so a check that also gates liveness is not held).
+    let held_while_starting = spec.is_in(Probe::Startup) && !spec.is_in(Probe::Live);
     let lifecycle = state.lifecycle().clone();
     // The next round: one interval after `now`, or the breaker's trial if that is sooner (a
     // back-off shorter than the interval).
@@ -105,10 +111,16 @@ async fn drive<S: HealthState>(state: S, engine: Arc<Engine>, index: usize) {
         slot.retry_at().map_or(next, |retry| next.min(retry))
     };
     loop {
-        if startup_only && lifecycle.has_been_ready() {
+        if held_while_starting && lifecycle.phase() == Phase::Starting {
+            lifecycle.reached(Phase::Started).await;
+            // The world changed: a circuit opened before the work ended must not hold the
+            // startup probe on a result from before it.
+            slot.retry_now(Instant::now());
+        }
+        if startup_only && (lifecycle.has_been_ready() || lifecycle.phase() == Phase::Draining) {
+            // Start-up is over (or was abandoned): nobody will read a new result.
             return;
         }
-        let starting = gates_startup && lifecycle.phase() == Phase::Starting;
         let now = Instant::now();
         let next = match slot.begin(now) {
             Begin::Run => {
@@ -123,16 +135,10 @@ async fn drive<S: HealthState>(state: S, engine: Arc<Engine>, index: usize) {
             }
             Begin::OpenUntil(until) => until,
         };
-        if starting && lifecycle.phase() != Phase::Starting {
-            // Start-up work completed during this round: its result may predate that, and an
-            // open circuit would hold the startup probe on it. Run again at once.
-            slot.retry_now(Instant::now());
-            continue;
-        }
         let sleep = tokio::time::sleep_until(next.max(Instant::now()));
-        if starting {
-            // Start-up work is under way (e.g. migrations): the moment it completes, run again
-            // instead of leaving the startup probe on a result from before it.
+        if spec.is_in(Probe::Startup) && lifecycle.phase() == Phase::Starting {
+            // A startup check that liveness needs runs during the work; the moment the work
+            // completes, it runs again instead of leaving the startup probe on an older result.
             tokio::select! {
                 () = sleep => {}
                 () = lifecycle.reached(Phase::Started) => slot.retry_now(Instant::now()),
