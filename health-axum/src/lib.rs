@@ -43,7 +43,10 @@ pub use health_macros::{health_check, HealthState};
 pub use policy::Details;
 pub use response::{BODY_BUDGET, MESSAGE_LIMIT};
 pub use router::{HealthRouter, HealthRouterExt};
-pub use serve::{serve, Serve, DEFAULT_DRAIN_DELAY, DEFAULT_SHUTDOWN_TIMEOUT};
+pub use serve::{
+    serve, Serve, DEFAULT_BACKLOG, DEFAULT_DRAIN_DELAY, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_SHUTDOWN_TIMEOUT, PROBE_IDLE_TIMEOUT,
+};
 
 /// What a service needs in one import: the macros, the state and check types, the router
 /// extension and axum's `Router`.

@@ -1,0 +1,457 @@
+//! Serving with Kubernetes-friendly start-up and graceful shutdown, on connections that no
+//! client can hold: [`serve`] and its builder [`Serve`].
+//!
+//! - `listener`: one listener's accept loop (backlog, connection cap with shedding, accept
+//!   errors, descriptor limits).
+//! - `connection`: one connection under deadlines that run from its accept.
+//! - `signal`: SIGTERM and Ctrl-C, counted.
+
+mod connection;
+mod listener;
+mod signal;
+
+use std::future::{Future, IntoFuture};
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use health_core::{
+    start_scheduler, AsHealthState, BoxFuture, HealthState, Lifecycle, Phase, Scheduler,
+};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::HealthRouterExt;
+use connection::{Limits, Shared};
+pub use listener::DEFAULT_BACKLOG;
+use listener::{accept_loop, fds, set_backlog, Policy};
+
+/// Default time between the shutdown signal and the moment the server stops accepting: 5 s.
+///
+/// Kubernetes removes a terminating pod from the Service's endpoints at the same time as it sends
+/// SIGTERM; kube-proxies and load balancers take a few seconds to notice. During this delay
+/// readiness answers 503 and requests are still served, so no client sees a refused connection.
+pub const DEFAULT_DRAIN_DELAY: Duration = Duration::from_secs(5);
+
+/// Default bound on finishing in-flight requests once accepting stopped: 10 s.
+///
+/// With the drain delay this makes 15 s, well inside Kubernetes' default
+/// `terminationGracePeriodSeconds` of 30.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default bound on the time a connection may stay idle (no request in flight) on the
+/// application port: 30 s, from its accept until its first request head is in, and between
+/// answers on a keep-alive connection, HTTP/1 and HTTP/2 alike.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The same bound on the probe port, where a request is tiny and answered at once: 5 s. A probe
+/// connection is also dropped 10 s after its accept, whatever it does, and closes after its
+/// first answer.
+pub const PROBE_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Every probe-port connection is dropped this long after its accept.
+const PROBE_MAX_LIFETIME: Duration = Duration::from_secs(10);
+
+/// The error of a failed start-up task.
+type StartupError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Serves `app` on `listener` until SIGTERM or Ctrl-C (or until the state's lifecycle starts
+/// draining), then shuts down gracefully:
+///
+/// 1. starts the background scheduler of the state's checks ([`start_scheduler`]) and marks the
+///    lifecycle started when serving begins, or, with [`Serve::startup`], when the start-up work
+///    completes (the probes answer meanwhile: startup 503, liveness 200);
+/// 2. on the signal, readiness turns 503 at once ([`Lifecycle::begin_drain`]), requests are
+///    still accepted and served;
+/// 3. after the [drain delay](Serve::drain_delay) the server stops accepting, closes idle
+///    connections at once and lets in-flight requests finish, for at most the
+///    [shutdown timeout](Serve::shutdown_timeout); requests still in flight then are cut, and
+///    their number is logged;
+/// 4. the future resolves with `Ok(())`.
+///
+/// A second signal skips what is left of the drain delay; a third cuts the requests in flight
+/// at once. A signal during start-up work cancels the work, and `serve` returns `Ok(())` with
+/// no drain delay (nothing was ever ready, so no endpoint has to forget the pod).
+///
+/// `state` is the `#[derive(HealthState)]` state, an `Arc` of it, or any state that implements
+/// [`AsHealthState`]: the same value (or a clone of it) that the router was given.
+///
+/// **Connections.** Every connection, on both ports, is closed once it has been idle (no request
+/// in flight) for [`DEFAULT_IDLE_TIMEOUT`] on the application port and [`PROBE_IDLE_TIMEOUT`] on
+/// the probe port, counted from its accept: a client that connects and sends nothing, or sends
+/// a request head byte by byte, or only an HTTP/2 preface, cannot hold a connection. At the
+/// connection cap, the connection idle the longest is closed to make room for the new one. The
+/// listen backlog is raised to [`DEFAULT_BACKLOG`], the descriptor limit to its hard limit,
+/// and the application port's cap leaves descriptors for the probe port (see the README).
+///
+/// ```no_run
+/// # use health_axum::prelude::*;
+/// # #[derive(Clone, HealthState)]
+/// # struct AppState { #[health(lifecycle)] lifecycle: Lifecycle }
+/// # async fn run(state: AppState) -> std::io::Result<()> {
+/// # let app = Router::new();
+/// use std::time::Duration;
+///
+/// let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;
+/// health_axum::serve(listener, app, state)
+///     .drain_delay(Duration::from_secs(10))
+///     .shutdown_timeout(Duration::from_secs(20))
+///     .await?;
+/// # Ok(())
+/// # }
+/// ```
+pub fn serve<H: AsHealthState>(listener: TcpListener, app: Router, state: H) -> Serve {
+    let state = state.health_state().clone();
+    let probe_state = state.clone();
+    Serve {
+        listener,
+        app,
+        lifecycle: state.lifecycle().clone(),
+        scheduler: Box::new(move || start_scheduler(&state)),
+        default_probes: Box::new(move || {
+            <H::State as HealthRouterExt>::health_router()
+                .build()
+                .with_state(probe_state)
+        }),
+        probes: None,
+        startup: None,
+        drain_delay: DEFAULT_DRAIN_DELAY,
+        shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+        idle_timeout: DEFAULT_IDLE_TIMEOUT,
+        max_connections: None,
+        backlog: DEFAULT_BACKLOG,
+    }
+}
+
+/// A server being configured; `.await` it to run. Created by [`serve`].
+#[must_use = "a server does nothing until it is `.await`ed"]
+pub struct Serve {
+    listener: TcpListener,
+    app: Router,
+    lifecycle: Lifecycle,
+    scheduler: Box<dyn FnOnce() -> Scheduler + Send>,
+    default_probes: Box<dyn FnOnce() -> Router + Send>,
+    probes: Option<(TcpListener, Option<Router>)>,
+    startup: Option<BoxFuture<'static, Result<(), StartupError>>>,
+    drain_delay: Duration,
+    shutdown_timeout: Duration,
+    idle_timeout: Duration,
+    max_connections: Option<usize>,
+    backlog: u32,
+}
+
+impl std::fmt::Debug for Serve {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Serve")
+            .field("listener", &self.listener)
+            .field("lifecycle", &self.lifecycle)
+            .field("drain_delay", &self.drain_delay)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("backlog", &self.backlog)
+            .field("startup", &self.startup.is_some())
+            .field("probe_listener", &self.probes.as_ref().map(|(l, _)| l))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Serve {
+    /// Runs slow start-up work (migrations, cache warm-up) while the server already answers:
+    /// the lifecycle stays `starting` (startup and readiness probes 503, liveness 200) until
+    /// `work` completes, then turns `started`, and the `startup` checks decide when it is ready.
+    ///
+    /// If `work` fails, nothing was ever ready: the server stops at once (no drain delay), and
+    /// `serve` returns the error, so the process exits and Kubernetes restarts it. If a
+    /// shutdown signal arrives first, `work` is cancelled (dropped) and `serve` returns
+    /// `Ok(())`: a pod stopped during its start-up did not crash.
+    ///
+    /// ```ignore
+    /// health_axum::serve(listener, app, state.clone())
+    ///     .startup(async move { MIGRATOR.run(&state.db).await })
+    ///     .await?;
+    /// ```
+    pub fn startup<F, E>(mut self, work: F) -> Self
+    where
+        F: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<StartupError>,
+    {
+        self.startup = Some(Box::pin(async move { work.await.map_err(Into::into) }));
+        self
+    }
+
+    /// Serves the probe routes (the state's default [`HealthRouter`](crate::HealthRouter)) on a
+    /// listener of their own as well, the usual management-port set-up: probes keep answering
+    /// while the application port is saturated (every handler busy, a concurrency limit
+    /// reached, a flood of idle connections), and the port can be kept off the Service and the
+    /// ingress.
+    ///
+    /// The probe listener answers from start to finish: through start-up work, the drain delay
+    /// and the in-flight shutdown; it closes when `serve` returns. Each of its connections
+    /// serves one request (HTTP/1 or HTTP/2) and closes, must bring its request head within
+    /// [`PROBE_IDLE_TIMEOUT`], and lives 10 s at most. At most 1,024 are open at once (fewer
+    /// under a low descriptor limit); at the cap, the one idle the longest is closed for the
+    /// new one, so a probe is answered while hundreds of silent connections are held.
+    ///
+    /// ```ignore
+    /// let app_port = TcpListener::bind("0.0.0.0:3000").await?;
+    /// let probe_port = TcpListener::bind("0.0.0.0:9000").await?;
+    /// health_axum::serve(app_port, app, state).probes_on(probe_port).await?;
+    /// ```
+    pub fn probes_on(mut self, listener: TcpListener) -> Self {
+        self.probes = Some((listener, None));
+        self
+    }
+
+    /// As [`Serve::probes_on`], with routes of your own (other paths, [`Details`](crate::Details),
+    /// aliases): `AppState::health_router().kubernetes_aliases().build().with_state(state)`.
+    pub fn probes_on_with(mut self, listener: TcpListener, probes: Router) -> Self {
+        self.probes = Some((listener, Some(probes)));
+        self
+    }
+
+    /// How long to keep accepting (with readiness 503) after the shutdown signal;
+    /// default [`DEFAULT_DRAIN_DELAY`]. A second signal ends it early.
+    pub fn drain_delay(mut self, delay: Duration) -> Self {
+        self.drain_delay = delay;
+        self
+    }
+
+    /// How long in-flight requests may take to finish once accepting stopped;
+    /// default [`DEFAULT_SHUTDOWN_TIMEOUT`]. Requests still in flight after it are cut (their
+    /// number is logged); a third signal cuts them at once.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// How long a connection on the application port may stay idle (no request in flight),
+    /// from its accept and between answers; default [`DEFAULT_IDLE_TIMEOUT`].
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Open connections on the application port at most; at the cap, the connection idle the
+    /// longest is closed for the new one. Default: the process's descriptor limit less what the
+    /// probe port and the process need (see the README).
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = Some(max.max(1));
+        self
+    }
+
+    /// The listen backlog of both listeners; default [`DEFAULT_BACKLOG`] (the kernel caps it at
+    /// `net.core.somaxconn`).
+    pub fn backlog(mut self, backlog: u32) -> Self {
+        self.backlog = backlog;
+        self
+    }
+
+    async fn run(self) -> io::Result<()> {
+        let Serve {
+            listener,
+            app,
+            lifecycle,
+            scheduler,
+            default_probes,
+            probes,
+            startup,
+            drain_delay,
+            shutdown_timeout,
+            idle_timeout,
+            max_connections,
+            backlog,
+        } = self;
+        let mut signals = signal::Signals::new()?;
+        let (app_cap, probe_cap) = fds::caps(fds::raise_limit());
+
+        // The probe port: its own accept loop, from here until this function returns.
+        let probe_port = probes.map(|(listener, router)| {
+            let router = router.unwrap_or_else(default_probes);
+            set_backlog(&listener, backlog);
+            if let Ok(addr) = listener.local_addr() {
+                tracing::info!(%addr, max_connections = probe_cap, "serving probes on their own listener");
+            }
+            let policy = Policy {
+                max_connections: probe_cap,
+                limits: Limits {
+                    idle_timeout: PROBE_IDLE_TIMEOUT,
+                    max_lifetime: Some(PROBE_MAX_LIFETIME),
+                    one_answer: true,
+                },
+                port: "probe",
+            };
+            Server::start(listener, router, policy)
+        });
+
+        set_backlog(&listener, backlog);
+        let app_cap = max_connections.unwrap_or(app_cap);
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!(%addr, starting = startup.is_some(), max_connections = app_cap, "serving");
+        }
+        let policy = Policy {
+            max_connections: app_cap,
+            limits: Limits {
+                idle_timeout,
+                max_lifetime: None,
+                one_answer: false,
+            },
+            port: "app",
+        };
+        let mut app_port = Server::start(listener, app, policy);
+        scheduler();
+
+        let outcome = match startup {
+            None => {
+                lifecycle.mark_started();
+                Started::Yes
+            }
+            Some(work) => run_startup(work, &lifecycle, &mut signals).await,
+        };
+        let result = match outcome {
+            Started::Yes => {
+                let signal = tokio::select! {
+                    name = signals.next() => Some(name),
+                    () = lifecycle.reached(Phase::Draining) => None,
+                };
+                match signal {
+                    Some(name) => tracing::info!(signal = name, "shutdown signal received"),
+                    None => tracing::info!("lifecycle draining"),
+                }
+                lifecycle.begin_drain();
+                tracing::info!(
+                    drain_delay_ms = millis(drain_delay),
+                    "readiness now fails; still serving during the drain delay"
+                );
+                tokio::select! {
+                    () = tokio::time::sleep(drain_delay) => {}
+                    name = signals.next() => tracing::info!(
+                        signal = name,
+                        "second shutdown signal: drain delay skipped"
+                    ),
+                }
+                Ok(())
+            }
+            Started::Cancelled => Ok(()),
+            Started::Failed(error) => {
+                Err(io::Error::other(format!("start-up work failed: {error}")))
+            }
+        };
+
+        // Stop accepting; idle connections close now, busy ones after their answer.
+        app_port.stop.cancel();
+        tracing::info!(
+            in_flight_requests = app_port.shared.in_flight(),
+            shutdown_timeout_ms = millis(shutdown_timeout),
+            "no longer accepting; finishing in-flight requests"
+        );
+        let finished = tokio::select! {
+            done = tokio::time::timeout(shutdown_timeout, &mut app_port.task) => done.is_ok(),
+            name = signals.next() => {
+                tracing::info!(signal = name, "third shutdown signal: cutting requests now");
+                false
+            }
+        };
+        if !finished {
+            let cut = app_port.shared.in_flight();
+            app_port.shared.cut.cancel();
+            tracing::warn!(
+                requests_cut = cut,
+                shutdown_timeout_ms = millis(shutdown_timeout),
+                "requests still in flight at the shutdown bound were cut without an answer"
+            );
+            let _ = (&mut app_port.task).await;
+        }
+        if let Some(mut probe_port) = probe_port {
+            probe_port.stop.cancel();
+            probe_port.shared.cut.cancel();
+            let _ = (&mut probe_port.task).await;
+        }
+        tracing::info!("server stopped");
+        result
+    }
+}
+
+/// One listener's accept loop, running as a task.
+struct Server {
+    shared: Arc<Shared>,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    fn start(listener: TcpListener, router: Router, policy: Policy) -> Server {
+        let shared = Shared::new();
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(accept_loop(
+            listener,
+            router,
+            policy,
+            Arc::clone(&shared),
+            stop.clone(),
+        ));
+        Server { shared, stop, task }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // `serve` dropped before it finished: its accept loops and connections end with it.
+        self.shared.cut.cancel();
+        self.task.abort();
+    }
+}
+
+/// How start-up work ended.
+enum Started {
+    Yes,
+    Cancelled,
+    Failed(StartupError),
+}
+
+/// Runs the start-up work until it completes (the lifecycle turns started), fails, or a
+/// shutdown signal (or a drain) cancels it.
+async fn run_startup(
+    work: BoxFuture<'static, Result<(), StartupError>>,
+    lifecycle: &Lifecycle,
+    signals: &mut signal::Signals,
+) -> Started {
+    tokio::select! {
+        done = work => match done {
+            Ok(()) => {
+                tracing::info!("start-up work done");
+                lifecycle.mark_started();
+                Started::Yes
+            }
+            Err(error) => {
+                tracing::error!(%error, "start-up work failed; stopping");
+                lifecycle.begin_drain();
+                Started::Failed(error)
+            }
+        },
+        name = signals.next() => {
+            tracing::info!(signal = name, "shutdown signal during start-up: start-up work cancelled");
+            lifecycle.begin_drain();
+            Started::Cancelled
+        }
+        () = lifecycle.reached(Phase::Draining) => {
+            tracing::info!("lifecycle draining during start-up: start-up work cancelled");
+            Started::Cancelled
+        }
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl IntoFuture for Serve {
+    type Output = io::Result<()>;
+    type IntoFuture = Pin<Box<dyn Future<Output = io::Result<()>> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
