@@ -1,0 +1,474 @@
+//! Connection floods against `health_axum::serve` with a probe port, over real sockets: held idle
+//! connections, HTTP/2 prefaces that go no further, a reconnecting slowloris, a burst of new
+//! connections, and descriptor exhaustion through the application port (in a process of its own
+//! with a descriptor limit of 256). Under each, liveness and readiness probes on the probe port
+//! must still answer 200, and the connections that never complete a request must be closed by
+//! the server within the documented bounds.
+//!
+//! Each test prints its figures (share of probes answered, worst probe latency) for
+//! BENCHMARKS.md: `cargo test -p health-tests --test floods -- --nocapture`.
+
+use std::future::IntoFuture;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::routing::get as route_get;
+use health_axum::prelude::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+#[derive(Clone, HealthState)]
+#[health(checks(dependency))]
+struct State {
+    #[health(lifecycle)]
+    lifecycle: Lifecycle,
+}
+
+#[health_check(critical)]
+async fn dependency() -> Result<(), String> {
+    Ok(())
+}
+
+/// The HTTP/2 connection preface and an empty SETTINGS frame: a client that starts HTTP/2 and
+/// then says nothing more.
+const H2_START: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00";
+
+struct Ports {
+    app: SocketAddr,
+    probes: SocketAddr,
+}
+
+/// Serves an application port (idle timeout `app_idle`) and a probe port, as a service would.
+async fn start(app_idle: Duration) -> Ports {
+    raise_fd_limit();
+    let state = State {
+        lifecycle: Lifecycle::new(),
+    };
+    let app = Router::new()
+        .route("/", route_get(|| async { "hello" }))
+        .merge(State::health_router())
+        .with_state(state.clone());
+    let app_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let probe_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let ports = Ports {
+        app: app_listener.local_addr().unwrap(),
+        probes: probe_listener.local_addr().unwrap(),
+    };
+    tokio::spawn(
+        health_axum::serve(app_listener, app, state)
+            .idle_timeout(app_idle)
+            .probes_on(probe_listener)
+            .into_future(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while probe(ports.probes, "/health/ready").await.0 != Some(200) {
+        assert!(Instant::now() < deadline, "the service never became ready");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    ports
+}
+
+/// The test process holds thousands of sockets: make sure its soft limit allows them.
+fn raise_fd_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain system calls on a valid, owned struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
+/// One kubelet-style probe on a new connection: the status (`None`: no HTTP answer within
+/// 5 s) and how long it took.
+async fn probe(addr: SocketAddr, path: &str) -> (Option<u16>, Duration) {
+    let begun = Instant::now();
+    let status = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut stream = TcpStream::connect(addr).await.ok()?;
+        let head = format!(
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: kube-probe/1.31\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).await.ok()?;
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.ok()?;
+        let line = std::str::from_utf8(raw.split(|&b| b == b'\r').next()?).ok()?;
+        line.split(' ').nth(1)?.parse().ok()
+    })
+    .await
+    .ok()
+    .flatten();
+    (status, begun.elapsed())
+}
+
+/// What a round of probes saw.
+#[derive(Debug, Default)]
+struct Tally {
+    sent: usize,
+    ok: usize,
+    worst: Duration,
+}
+
+impl Tally {
+    fn add(&mut self, (status, took): (Option<u16>, Duration)) {
+        self.sent += 1;
+        self.ok += usize::from(status == Some(200));
+        self.worst = self.worst.max(took);
+    }
+
+    fn report(&self, shape: &str) {
+        eprintln!(
+            "FIGURES {shape}: {}/{} probes answered 200 ({:.1} %), worst latency {:.1} ms",
+            self.ok,
+            self.sent,
+            100.0 * self.ok as f64 / self.sent.max(1) as f64,
+            self.worst.as_secs_f64() * 1000.0
+        );
+    }
+}
+
+/// Liveness and readiness probes, one after another, `rounds` times each.
+async fn probe_round(addr: SocketAddr, rounds: usize) -> Tally {
+    let mut tally = Tally::default();
+    for _ in 0..rounds {
+        tally.add(probe(addr, "/health/live").await);
+        tally.add(probe(addr, "/health/ready").await);
+    }
+    tally
+}
+
+/// Opens `n` connections to `addr`, writing `first` on each.
+async fn hold(addr: SocketAddr, n: usize, first: &[u8]) -> Vec<TcpStream> {
+    let mut held = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        if !first.is_empty() {
+            stream.write_all(first).await.expect("write");
+        }
+        held.push(stream);
+    }
+    held
+}
+
+/// How many of `held` the server has closed within `within` (EOF or reset on read, past
+/// whatever it answered, such as an HTTP/2 SETTINGS frame or a GOAWAY).
+async fn closed_within(held: Vec<TcpStream>, within: Duration) -> usize {
+    let deadline = tokio::time::Instant::now() + within;
+    let closed = Arc::new(AtomicUsize::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for mut stream in held {
+        let closed = Arc::clone(&closed);
+        tasks.spawn(async move {
+            let mut buf = [0u8; 512];
+            loop {
+                match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+                    Ok(Ok(0) | Err(_)) => {
+                        closed.fetch_add(1, Ordering::Relaxed);
+                        return;
+                    }
+                    Ok(Ok(_)) => continue,
+                    Err(_) => return,
+                }
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    closed.load(Ordering::Relaxed)
+}
+
+/// More than the probe port's cap of 1,024 connections: the cap is reached, and the server must
+/// shed the longest-idle connection for each new probe.
+const PAST_THE_CAP: usize = 1100;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_cannot_shut_the_probes_out() {
+    let ports = start(Duration::from_secs(2)).await;
+    let began = Instant::now();
+    let held = hold(ports.probes, PAST_THE_CAP, b"").await;
+    let app_held = hold(ports.app, 300, b"").await;
+    let tally = probe_round(ports.probes, 20).await;
+    tally.report("idle, 1100 on the probe port + 300 on the app port");
+    assert_eq!(tally.ok, tally.sent, "{tally:?}");
+    // Every silent connection is closed: on the probe port within its 5 s idle bound (plus the
+    // close grace), on the app port within the configured 2 s; generous slack for a busy host.
+    let limit = Duration::from_secs(5 + 1 + 6).saturating_sub(began.elapsed());
+    let (closed, app_closed) = tokio::join!(
+        closed_within(held, limit),
+        closed_within(app_held, Duration::from_secs(2 + 1 + 6))
+    );
+    assert_eq!(
+        closed, PAST_THE_CAP,
+        "silent probe-port connections still open"
+    );
+    assert_eq!(app_closed, 300, "silent app-port connections still open");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_prefaces_that_go_no_further_cannot_shut_the_probes_out() {
+    let ports = start(Duration::from_secs(2)).await;
+    let began = Instant::now();
+    let held = hold(ports.probes, PAST_THE_CAP, H2_START).await;
+    let app_held = hold(ports.app, 300, H2_START).await;
+    let tally = probe_round(ports.probes, 20).await;
+    tally.report("HTTP/2 preface only, 1100 on the probe port + 300 on the app port");
+    assert_eq!(tally.ok, tally.sent, "{tally:?}");
+    let limit = Duration::from_secs(5 + 1 + 6).saturating_sub(began.elapsed());
+    let (closed, app_closed) = tokio::join!(
+        closed_within(held, limit),
+        closed_within(app_held, Duration::from_secs(2 + 1 + 6))
+    );
+    assert_eq!(
+        closed, PAST_THE_CAP,
+        "HTTP/2 probe-port connections still open"
+    );
+    assert_eq!(app_closed, 300, "HTTP/2 app-port connections still open");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnecting_slowloris_cannot_shut_the_probes_out() {
+    let ports = start(Duration::from_secs(2)).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let reconnects = Arc::new(AtomicUsize::new(0));
+    let longest = Arc::new(std::sync::Mutex::new(Duration::ZERO));
+    let mut loris = tokio::task::JoinSet::new();
+    for _ in 0..300 {
+        let (stop, reconnects, longest) = (
+            Arc::clone(&stop),
+            Arc::clone(&reconnects),
+            Arc::clone(&longest),
+        );
+        let addr = ports.probes;
+        loris.spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let Ok(mut stream) = TcpStream::connect(addr).await else {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                let opened = Instant::now();
+                // A request head that never ends: one header byte every 200 ms.
+                let mut ok = stream
+                    .write_all(b"GET /health/live HTTP/1.1\r\nX-a: ")
+                    .await
+                    .is_ok();
+                while ok && !stop.load(Ordering::Relaxed) {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    ok = stream.write_all(b"a").await.is_ok();
+                }
+                if ok {
+                    return;
+                }
+                let held = opened.elapsed();
+                let mut longest = longest.lock().unwrap();
+                *longest = (*longest).max(held);
+                reconnects.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+    // Let the slow heads pass the 5 s bound at least once.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut tally = Tally::default();
+    let until = Instant::now() + Duration::from_secs(7);
+    while Instant::now() < until {
+        let round = probe_round(ports.probes, 5).await;
+        tally.sent += round.sent;
+        tally.ok += round.ok;
+        tally.worst = tally.worst.max(round.worst);
+    }
+    stop.store(true, Ordering::Relaxed);
+    while loris.join_next().await.is_some() {}
+    tally.report("reconnecting slowloris, 300 connections");
+    let longest = *longest.lock().unwrap();
+    eprintln!(
+        "FIGURES slowloris: {} connections closed by the server, the longest held {:.1} s",
+        reconnects.load(Ordering::Relaxed),
+        longest.as_secs_f64()
+    );
+    assert_eq!(tally.ok, tally.sent, "{tally:?}");
+    assert!(
+        reconnects.load(Ordering::Relaxed) >= 300,
+        "every slow head must be cut at the 5 s bound: {} cut",
+        reconnects.load(Ordering::Relaxed)
+    );
+    assert!(
+        longest < Duration::from_secs(5 + 1 + 3),
+        "a slow head was held {longest:?}, past the 5 s bound"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_500_new_connections_is_answered() {
+    let ports = start(Duration::from_secs(30)).await;
+    let mut burst = tokio::task::JoinSet::new();
+    let go = Arc::new(tokio::sync::Barrier::new(500));
+    for i in 0..500 {
+        let go = Arc::clone(&go);
+        let addr = ports.probes;
+        burst.spawn(async move {
+            go.wait().await;
+            let path = if i % 2 == 0 {
+                "/health/live"
+            } else {
+                "/health/ready"
+            };
+            probe(addr, path).await
+        });
+    }
+    let mut tally = Tally::default();
+    while let Some(result) = burst.join_next().await {
+        tally.add(result.unwrap());
+    }
+    tally.report("burst of 500 new connections at once");
+    assert_eq!(tally.ok, tally.sent, "{tally:?}");
+}
+
+/// `ss -ltn` shows a listening socket's backlog in its Send-Q column.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_listen_backlog_is_generous() {
+    let ports = start(Duration::from_secs(30)).await;
+    for port in [ports.app.port(), ports.probes.port()] {
+        let out = std::process::Command::new("ss")
+            .args(["-ltnH", &format!("sport = :{port}")])
+            .output()
+            .expect("ss (iproute2) is installed by .ci/run");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let backlog: u32 = text
+            .split_whitespace()
+            .nth(2)
+            .and_then(|q| q.parse().ok())
+            .unwrap_or_else(|| panic!("no backlog in {text:?}"));
+        let somaxconn: u32 = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(4096);
+        assert_eq!(
+            backlog,
+            health_axum::DEFAULT_BACKLOG.min(somaxconn),
+            "port {port}: {text}"
+        );
+    }
+}
+
+/// Descriptor exhaustion through the application port: a service with a descriptor limit of
+/// 256, 400 idle connections on its application port. The probe port must keep answering, the
+/// application port must keep serving new clients (by shedding its longest-idle connections),
+/// and accept errors must not flood the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_port_flood_cannot_take_the_descriptors_the_probe_port_needs() {
+    raise_fd_limit();
+    let (app_port, probe_port) = (health_tests::free_port(), health_tests::free_port());
+    let log = std::env::temp_dir().join(format!("flood-server-{}.log", std::process::id()));
+    let mut child = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(r#"ulimit -n 256 && exec "$0" "$@""#)
+        .arg(env!("CARGO_BIN_EXE_flood_server"))
+        .arg(app_port.to_string())
+        .arg(probe_port.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("start flood_server");
+    let app: SocketAddr = ([127, 0, 0, 1], app_port).into();
+    let probes: SocketAddr = ([127, 0, 0, 1], probe_port).into();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while probe(probes, "/health/ready").await.0 != Some(200) {
+        assert!(Instant::now() < deadline, "flood_server never became ready");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let held = hold(app, 400, b"").await;
+    let tally = probe_round(probes, 20).await;
+    let fresh = probe(app, "/").await;
+    // Past the flood: the probe port also sheds its own idle connections under this limit.
+    let probe_held = hold(probes, 300, b"").await;
+    let after = probe_round(probes, 10).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    drop((held, probe_held));
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    tally.report("descriptor limit 256, 400 idle connections on the app port");
+    after.report("descriptor limit 256, then 300 idle connections on the probe port too");
+    assert_eq!(tally.ok, tally.sent, "{tally:?}\n{text}");
+    assert_eq!(after.ok, after.sent, "{after:?}\n{text}");
+    assert_eq!(
+        fresh.0,
+        Some(200),
+        "the app port serves a new client\n{text}"
+    );
+    let accept_errors = text.matches("accept failed").count();
+    assert!(
+        accept_errors <= 2,
+        "accept errors are rate-limited: {accept_errors} lines\n{text}"
+    );
+}
+
+/// The probe port answers one request per connection on HTTP/2 as on HTTP/1; the application
+/// port keeps an HTTP/2 connection for many requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_probe_connections_close_after_one_answer() {
+    use http_body_util::{BodyExt, Empty};
+    use hyper::body::Bytes;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+
+    let ports = start(Duration::from_secs(30)).await;
+    async fn h2(addr: SocketAddr) -> hyper::client::conn::http2::SendRequest<Empty<Bytes>> {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let (sender, connection) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+                .await
+                .unwrap();
+        tokio::spawn(connection);
+        sender
+    }
+    fn req(addr: SocketAddr, path: &str) -> hyper::Request<Empty<Bytes>> {
+        hyper::Request::get(format!("http://{addr}{path}"))
+            .body(Empty::new())
+            .unwrap()
+    }
+
+    // Application port: three requests on one HTTP/2 connection.
+    let mut app = h2(ports.app).await;
+    for _ in 0..3 {
+        let response = app
+            .send_request(req(ports.app, "/health/live"))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.into_body().collect().await.unwrap();
+    }
+
+    // Probe port: the first request is answered; the connection then closes.
+    let mut probes = h2(ports.probes).await;
+    let first = probes
+        .send_request(req(ports.probes, "/health/ready"))
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 200);
+    let body = first.into_body().collect().await.unwrap().to_bytes();
+    assert!(body.starts_with(b"{"), "{body:?}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        // `ready` fails once the server's GOAWAY and close have reached the client.
+        let ready = tokio::time::timeout(Duration::from_millis(200), probes.ready()).await;
+        if matches!(ready, Ok(Err(_))) || probes.is_closed() {
+            break;
+        }
+        if let Ok(Ok(())) = ready {
+            let second = probes.send_request(req(ports.probes, "/health/live")).await;
+            assert!(
+                second.is_err(),
+                "a second request on a probe connection must not be served"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the probe connection stayed open"
+        );
+    }
+}
