@@ -3,6 +3,7 @@
 //! spawned on a free loopback port.
 
 pub mod dep;
+pub mod log;
 pub mod pg;
 
 use std::net::SocketAddr;

@@ -1,11 +1,13 @@
 //! Shutdown started from inside the application (the lifecycle enters draining), and the bound
 //! on requests that would outlive the shutdown timeout.
 
+use std::future::IntoFuture;
 use std::time::{Duration, Instant};
 
 use axum::routing::get as route_get;
 use health_axum::prelude::*;
 use health_tests::get;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[derive(Clone, HealthState)]
 struct State {
@@ -67,4 +69,106 @@ async fn a_request_outliving_the_shutdown_timeout_does_not_hold_the_process() {
         .unwrap()
         .unwrap();
     assert!(reply.is_empty(), "{}", String::from_utf8_lossy(&reply));
+}
+
+/// Requests cut at the shutdown bound are counted in the log.
+#[tokio::test(flavor = "current_thread")]
+async fn requests_cut_at_the_bound_are_counted_in_the_log() {
+    let (events, _guard) = health_tests::log::capture();
+    let state = State {
+        lifecycle: Lifecycle::new(),
+    };
+    let app = Router::new()
+        .route(
+            "/stuck",
+            route_get(|| async {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                "never"
+            }),
+        )
+        .with_state(state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(
+        health_axum::serve(listener, app, state.clone())
+            .drain_delay(Duration::ZERO)
+            .shutdown_timeout(Duration::from_millis(300))
+            .into_future(),
+    );
+    let mut stuck = Vec::new();
+    for _ in 0..3 {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET /stuck HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        stuck.push(s);
+    }
+    // Wait until the three requests are in the handlers.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    state.lifecycle.begin_drain();
+    let result = tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("serve returned within the bound")
+        .unwrap();
+    assert!(result.is_ok(), "{result:?}");
+    let cut = events.matching(&["requests_cut=3"]);
+    assert_eq!(cut.len(), 1, "{:#?}", events.all());
+}
+
+/// An idle keep-alive connection (HTTP/1 or HTTP/2) does not hold the shutdown for the
+/// shutdown timeout: with nothing in flight, it is closed at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_keep_alive_connections_do_not_hold_the_shutdown() {
+    let state = State {
+        lifecycle: Lifecycle::new(),
+    };
+    let app = Router::new()
+        .merge(State::health_router())
+        .with_state(state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(
+        health_axum::serve(listener, app, state.clone())
+            .drain_delay(Duration::ZERO)
+            .shutdown_timeout(Duration::from_secs(30))
+            .into_future(),
+    );
+    assert_eq!(get(addr, "/health/live").await.status, 200);
+    // HTTP/1.1 keep-alive: one answered request, then idle.
+    let mut h1 = tokio::net::TcpStream::connect(addr).await.unwrap();
+    h1.write_all(b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    let n = h1.read(&mut buf).await.unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+    // HTTP/2: the preface and SETTINGS, then idle.
+    let mut h2 = tokio::net::TcpStream::connect(addr).await.unwrap();
+    h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let begun = Instant::now();
+    state.lifecycle.begin_drain();
+    let result = tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("idle connections held the shutdown")
+        .unwrap();
+    assert!(result.is_ok());
+    let took = begun.elapsed();
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    // Both connections were closed by the server.
+    for stream in [&mut h1, &mut h2] {
+        let closed = tokio::time::timeout(Duration::from_secs(2), async {
+            loop {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => continue,
+                }
+            }
+        })
+        .await;
+        assert!(closed.is_ok(), "a connection is still open");
+    }
 }
