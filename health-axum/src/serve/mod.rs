@@ -266,6 +266,8 @@ impl Serve {
         } = self;
         let mut signals = signal::Signals::new()?;
         let (app_cap, probe_cap) = fds::caps(fds::raise_limit());
+        // Before the first probe can arrive: the lifecycle is driven from here on.
+        scheduler();
 
         // The probe port: its own accept loop, from here until this function returns.
         let probe_port = probes.map(|(listener, router)| {
@@ -301,7 +303,6 @@ impl Serve {
             port: "app",
         };
         let mut app_port = Server::start(listener, app, policy);
-        scheduler();
 
         let outcome = match startup {
             None => {
