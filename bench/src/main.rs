@@ -680,6 +680,10 @@ fn spin(path: &str) {
     });
 }
 
+/// Where the section written from the flood tests starts; everything from it on is kept when
+/// this harness rewrites the file.
+const FLOODS_MARKER: &str = "<!-- connection floods:";
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--spin") {
@@ -819,6 +823,14 @@ one run, not figures across runs or machines. Rows 4 to 7 depend little on load 
     } else {
         "BENCHMARKS.md"
     });
+    // The connection-flood figures come from the flood tests, not from this harness: keep them.
+    let kept = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|old| old.find(FLOODS_MARKER).map(|at| old[at..].to_string()));
+    let out = match kept {
+        Some(tail) => format!("{out}\n{tail}"),
+        None => out,
+    };
     std::fs::write(&path, &out).expect("write the table");
     eprintln!(
         "wrote {} in {:.0} s",
