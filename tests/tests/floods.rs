@@ -472,3 +472,37 @@ async fn http2_probe_connections_close_after_one_answer() {
         );
     }
 }
+
+/// A keep-alive connection is closed once idle for the idle bound, counted from the end of its
+/// last answer, HTTP/1 and HTTP/2 alike; not before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_alive_connections_close_at_the_idle_bound_after_their_last_answer() {
+    let ports = start(Duration::from_secs(1)).await;
+    let mut stream = TcpStream::connect(ports.app).await.unwrap();
+    let mut buf = [0u8; 2048];
+    // Two answers, 600 ms apart: the second resets the idle clock.
+    for _ in 0..2 {
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let n = stream.read(&mut buf).await.unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{:?}", &buf[..n]);
+        tokio::time::sleep(Duration::from_millis(600)).await;
+    }
+    let answered = Instant::now() - Duration::from_millis(600);
+    let closed = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await;
+    let idle = answered.elapsed();
+    assert!(
+        matches!(closed, Ok(Ok(0) | Err(_))),
+        "still open after {idle:?}: {closed:?}"
+    );
+    assert!(
+        idle >= Duration::from_millis(900),
+        "closed after {idle:?} idle"
+    );
+    assert!(
+        idle < Duration::from_millis(1000 + 1000 + 1500),
+        "closed after {idle:?} idle"
+    );
+}

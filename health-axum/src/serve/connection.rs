@@ -102,7 +102,7 @@ pub(crate) struct ConnState {
     shed: AtomicBool,
     /// Set when the connection's task ends.
     done: AtomicBool,
-    /// Wakes the driver: shed, an answer ended, or (one-answer connections) a request started.
+    /// Wakes the driver: shed, or (one-answer connections) a request started.
     wake: Notify,
 }
 
@@ -152,10 +152,9 @@ impl ConnState {
         self.idle_since
             .store(self.shared.millis(Instant::now()), Ordering::Release);
         self.shared.in_flight.fetch_sub(1, Ordering::AcqRel);
-        if self.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
-            // Idle again: the driver's deadline changes.
-            self.wake.notify_one();
-        }
+        // No wake-up: while a request is in flight the driver looks again one idle period
+        // later, and by then the idle deadline (counted from this moment) has not passed yet.
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -201,8 +200,11 @@ pub(crate) async fn drive<S>(
             (Some(since), None) => later(since, limits.idle_timeout),
             (Some(since), Some(told)) => later(since.max(told), CLOSE_GRACE),
             // A request in flight has no deadline of its own: the application decides how long
-            // a request takes, and the shutdown bound cuts it. Its end wakes the driver.
-            (None, _) => later(now, limits.idle_timeout),
+            // a request takes, and the shutdown bound cuts it. Look again one idle period later
+            // (the idle deadline, counted from the request's end, cannot have passed by then),
+            // or one close grace later once the connection was told to close.
+            (None, None) => later(now, limits.idle_timeout),
+            (None, Some(_)) => later(now, CLOSE_GRACE),
         };
         let deadline = end_of_life.map_or(deadline, |end| deadline.min(end));
         tokio::select! {
