@@ -500,8 +500,8 @@ fn health_json_at(answer: &Answer<'_>, pass: Pass) -> (Vec<u8>, usize) {
     out.extend_from_slice(br#","checks":{"#);
     let now = SystemTime::now();
     // The notes come after the checks: what was excluded, which checks are no longer run, the
-    // request's warnings, and how many checks did not fit. Their room (the last at most 80
-    // bytes) is reserved before the checks fill the rest.
+    // request's warnings, and how many checks did not fit. Their room (for the last, as long as
+    // it can be) is reserved before the checks fill the rest.
     let mut notes = Vec::new();
     if !answer.excluded.is_empty() {
         notes.push(names_note("excluded: ", answer.excluded.iter().copied()));
@@ -518,12 +518,13 @@ fn health_json_at(answer: &Answer<'_>, pass: Pass) -> (Vec<u8>, usize) {
         ));
     }
     notes.extend(answer.warnings.iter().map(|w| format!("warn: {w}")));
+    // `},"notes":[` ... `]}`, each note quoted, escaped and followed by a comma.
     let reserve = 16
         + notes
             .iter()
+            .chain([&omitted_note(usize::MAX)])
             .map(|note| serde_json::to_vec(note).map_or(0, |json| json.len() + 1))
-            .sum::<usize>()
-        + 80;
+            .sum::<usize>();
     let omitted = append_checks(
         &mut out,
         &report.checks,
@@ -534,10 +535,7 @@ fn health_json_at(answer: &Answer<'_>, pass: Pass) -> (Vec<u8>, usize) {
     );
     out.push(b'}');
     if omitted > 0 {
-        notes.push(format!(
-            "{omitted} checks omitted to stay within {BODY_BUDGET} bytes; \
-             the checks shown are those that decide the verdict"
-        ));
+        notes.push(omitted_note(omitted));
     }
     if !notes.is_empty() {
         out.extend_from_slice(br#","notes":"#);
@@ -545,6 +543,14 @@ fn health_json_at(answer: &Answer<'_>, pass: Pass) -> (Vec<u8>, usize) {
     }
     out.push(b'}');
     (out, omitted)
+}
+
+/// The health+json note that says how many checks did not fit.
+fn omitted_note(omitted: usize) -> String {
+    format!(
+        "{omitted} checks omitted to stay within {BODY_BUDGET} bytes; \
+         the checks shown are those that decide the verdict"
+    )
 }
 
 /// The draft's standard measurement names a detail may carry, with the unit each is reported
