@@ -88,7 +88,7 @@ fn slow(_: &Large) -> BoxFuture<'_, CheckOutcome> {
 /// A placeholder, overwritten for every index.
 const UNSET: CheckSpec<Large> = CheckSpec::new("unset", ordinary);
 
-const SPECS: [CheckSpec<Large>; COUNT] = {
+static SPECS: [CheckSpec<Large>; COUNT] = {
     let mut specs = [UNSET; COUNT];
     let mut i = 0;
     while i < COUNT {
