@@ -518,11 +518,12 @@ fn health_json_at(answer: &Answer<'_>, pass: Pass) -> (Vec<u8>, usize) {
         ));
     }
     notes.extend(answer.warnings.iter().map(|w| format!("warn: {w}")));
-    // `},"notes":[` ... `]}`, each note quoted, escaped and followed by a comma.
+    // `},"notes":[` ... `]}`, each note quoted, escaped and followed by a comma. Nothing is
+    // serialized twice for an answer without notes.
     let reserve = 16
+        + OMITTED_NOTE_ROOM
         + notes
             .iter()
-            .chain([&omitted_note(usize::MAX)])
             .map(|note| serde_json::to_vec(note).map_or(0, |json| json.len() + 1))
             .sum::<usize>();
     let omitted = append_checks(
@@ -544,6 +545,9 @@ fn health_json_at(answer: &Answer<'_>, pass: Pass) -> (Vec<u8>, usize) {
     out.push(b'}');
     (out, omitted)
 }
+
+/// Room for [`omitted_note`] in a body, quoted, with its comma, for any count.
+const OMITTED_NOTE_ROOM: usize = 128;
 
 /// The health+json note that says how many checks did not fit.
 fn omitted_note(omitted: usize) -> String {
@@ -808,6 +812,35 @@ mod tests {
         }
         for n in [0u64, 7, 10, 1234567890, u64::MAX] {
             assert_eq!(text(&|o| push_u64(o, n)), n.to_string());
+        }
+    }
+
+    #[test]
+    fn the_omitted_note_fits_its_room() {
+        let json = serde_json::to_vec(&omitted_note(usize::MAX)).unwrap();
+        assert!(json.len() < OMITTED_NOTE_ROOM, "{} bytes", json.len());
+    }
+
+    #[test]
+    fn details_map_to_measurements_of_the_draft() {
+        assert_eq!(measurement("connections"), Some(None));
+        assert_eq!(measurement("utilization"), Some(Some("percent")));
+        assert_eq!(measurement("uptime"), Some(Some("s")));
+        assert_eq!(measurement("https://example.com/m/lag"), Some(None));
+        assert_eq!(measurement("urn:acme:queue-depth"), Some(None));
+        for other in [
+            "round_trip_ms",
+            "responseTime",
+            "pool_size",
+            "",
+            ":x",
+            "1http://x",
+            "http:",
+            "ht tp://x",
+            "http://a b",
+            "Connections",
+        ] {
+            assert_eq!(measurement(other), None, "{other:?}");
         }
     }
 
