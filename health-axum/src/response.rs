@@ -695,6 +695,10 @@ fn rfc3339(time: SystemTime) -> String {
 
 // -- text/plain (?verbose) ----------------------------------------------------------------
 
+/// Room for the text format's last two lines: the summary of omitted lines (with a count of up to
+/// 20 digits) and the verdict.
+const TEXT_TAIL: usize = 160;
+
 fn text(answer: &Answer<'_>) -> Vec<u8> {
     let report = answer.report;
     let probe = probe_name(report.scope);
@@ -706,7 +710,7 @@ fn text(answer: &Answer<'_>) -> Vec<u8> {
     // Warnings are single lines: caller text in them is escaped (see `Warning`).
     let excluded: usize = answer.excluded.iter().map(|name| name.len() + 18).sum();
     let warnings: usize = answer.warnings.iter().map(|w| w.len() + 7).sum();
-    let budget = BODY_BUDGET.saturating_sub(128 + excluded.min(2048) + warnings);
+    let budget = BODY_BUDGET.saturating_sub(TEXT_TAIL + excluded.min(2048) + warnings);
     let head = out.len();
     let mut omitted = 0;
     for pass in [Pass::Brief, Pass::Trimmed] {
@@ -725,7 +729,7 @@ fn text(answer: &Answer<'_>) -> Vec<u8> {
             break;
         }
     }
-    let room = BODY_BUDGET.saturating_sub(128 + warnings);
+    let room = BODY_BUDGET.saturating_sub(TEXT_TAIL + warnings);
     for name in answer.excluded {
         if out.len() + name.len() + 18 > room {
             omitted += 1;
@@ -734,11 +738,7 @@ fn text(answer: &Answer<'_>) -> Vec<u8> {
         let _ = writeln!(Utf8(&mut out), "[+]{name} excluded: ok");
     }
     if omitted > 0 {
-        let _ = writeln!(
-            Utf8(&mut out),
-            "{omitted} more lines omitted to stay within {BODY_BUDGET} bytes; \
-             the lines shown are the checks that decide the verdict"
-        );
+        out.extend_from_slice(omitted_summary(omitted).as_bytes());
     }
     for warning in answer.warnings {
         let _ = writeln!(Utf8(&mut out), "warn: {warning}");
@@ -746,6 +746,14 @@ fn text(answer: &Answer<'_>) -> Vec<u8> {
     let verdict = if answer.passing { "passed" } else { "failed" };
     let _ = writeln!(Utf8(&mut out), "{probe} check {verdict}");
     out
+}
+
+/// The text format's line that counts the lines left out.
+fn omitted_summary(omitted: usize) -> String {
+    format!(
+        "{omitted} more lines omitted to stay within {BODY_BUDGET} bytes; \
+         the lines shown are the checks that decide the verdict\n"
+    )
 }
 
 /// One check's line: `[+]name ok`, `[-]name failed: message`, `[+]name degraded: message`;
@@ -813,6 +821,12 @@ mod tests {
         for n in [0u64, 7, 10, 1234567890, u64::MAX] {
             assert_eq!(text(&|o| push_u64(o, n)), n.to_string());
         }
+    }
+
+    #[test]
+    fn the_text_tail_fits_its_room() {
+        let tail = omitted_summary(usize::MAX) + "startup check failed\n";
+        assert!(tail.len() <= TEXT_TAIL, "{} bytes", tail.len());
     }
 
     #[test]
