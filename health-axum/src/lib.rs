@@ -33,11 +33,12 @@ mod serve;
 
 pub use health_core::{
     aggregate, async_trait, evaluate, evaluate_check, evaluate_excluding, latest, refresh,
-    return_to_service, run_check, run_checks, start_scheduler, take_out_of_service, AsLifecycle,
-    BoxFuture, Breaker, CheckFn, CheckOutcome, CheckReport, CheckResult, CheckSnapshot, CheckSpec,
-    Circuit, Damping, HealthCheck, HealthState, IntoCheckOutcome, Lifecycle, Message, Phase, Probe,
-    Probes, Report, Scheduler, Scope, Status, UnknownCheck, DEFAULT_FAILURE_THRESHOLD,
-    DEFAULT_INTERVAL_MS, DEFAULT_MAX_BACKOFF_MS, DEFAULT_SUCCESS_THRESHOLD, DEFAULT_TIMEOUT_MS,
+    return_to_service, run_check, run_checks, start_scheduler, take_out_of_service, AsHealthState,
+    AsLifecycle, BoxFuture, Breaker, CheckFn, CheckOutcome, CheckReport, CheckResult,
+    CheckSnapshot, CheckSpec, Circuit, Damping, HealthCheck, HealthState, IntoCheckOutcome,
+    Lifecycle, Message, Phase, Probe, Probes, Report, Scheduler, Scope, Status, UnknownCheck,
+    DEFAULT_FAILURE_THRESHOLD, DEFAULT_INTERVAL_MS, DEFAULT_MAX_BACKOFF_MS,
+    DEFAULT_SUCCESS_THRESHOLD, DEFAULT_TIMEOUT_MS,
 };
 pub use health_macros::{health_check, HealthState};
 pub use policy::Details;
@@ -52,8 +53,8 @@ pub use serve::{
 /// extension and axum's `Router`.
 pub mod prelude {
     pub use crate::{
-        async_trait, health_check, CheckOutcome, Details, HealthCheck, HealthRouterExt,
-        HealthState, Lifecycle, Phase, Probe, Status,
+        async_trait, health_check, AsHealthState, CheckOutcome, Details, HealthCheck,
+        HealthRouterExt, HealthState, Lifecycle, Phase, Probe, Status,
     };
     pub use axum::Router;
 }

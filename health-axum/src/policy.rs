@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use axum::http::{header, request::Parts};
+use subtle::ConstantTimeEq as _;
 
 /// Which callers see check messages and details (error texts, hostnames, pool figures).
 ///
@@ -44,7 +45,9 @@ impl Details {
     }
 
     /// Shows details to requests carrying `Authorization: Bearer <token>`. The comparison takes
-    /// the same time wherever the tokens differ. An empty token authorizes nobody.
+    /// the same time wherever the tokens differ (`subtle`'s `ConstantTimeEq`, which keeps the
+    /// optimiser from turning it into an early exit; only the length is not hidden). An empty
+    /// token authorizes nobody.
     pub fn bearer_token(token: impl Into<String>) -> Self {
         let token: Arc<[u8]> = Arc::from(token.into().into_bytes());
         Details::when_authorized(move |parts| {
@@ -53,7 +56,7 @@ impl Details {
                     .headers
                     .get(header::AUTHORIZATION)
                     .and_then(|value| bearer(value.as_bytes()))
-                    .is_some_and(|given| constant_time_eq(given, &token))
+                    .is_some_and(|given| bool::from(given.ct_eq(&token)))
         })
     }
 
@@ -73,13 +76,6 @@ fn bearer(value: &[u8]) -> Option<&[u8]> {
     scheme
         .eq_ignore_ascii_case(b"bearer ")
         .then(|| rest.trim_ascii())
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

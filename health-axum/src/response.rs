@@ -2,9 +2,12 @@
 //!
 //! Every body stays under [`BODY_BUDGET`] bytes, well inside the kubelet's 10 KB read limit,
 //! however many checks are registered: when the full rendering would be larger, healthy checks
-//! are shown briefly (name and status), then minimally, and what still does not fit is counted
-//! in `omitted` (JSON), left out of `checks` with a note (health+json) or summarized on one
-//! line (text). Check messages are cut at [`MESSAGE_LIMIT`] bytes.
+//! are shown briefly (name and status); when that is still too large, the body is *trimmed*:
+//! the checks that decide the verdict come first (unhealthy and critical, then unhealthy, then
+//! degraded, then healthy), with their fields while they take at most half of the room and by
+//! name and status after that, and what still does not fit is counted in `omitted` (JSON), a
+//! note (health+json) or a summary line (text). Check messages are cut at [`MESSAGE_LIMIT`]
+//! bytes. Warnings about the request are part of every body and count against the budget.
 
 use std::fmt::Write as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -13,7 +16,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use health_core::{CheckReport, Circuit, Report, Scope, Status};
 
-use crate::request::{Format, Refusal};
+use crate::request::Format;
 
 /// The most a probe body may take, in bytes: 8 KiB, leaving room under the kubelet's 10 KB for
 /// headers and a margin.
@@ -35,6 +38,9 @@ pub(crate) struct Answer<'a> {
     pub(crate) visible: bool,
     /// Checks of this probe left out by `?exclude=`.
     pub(crate) excluded: &'a [&'static str],
+    /// What the request asked for that could not be given, one line of text each (escaped,
+    /// bounded: see [`Warning`](crate::request::Warning)).
+    pub(crate) warnings: &'a [String],
 }
 
 /// How much of each check a rendering shows.
@@ -47,6 +53,36 @@ enum Level {
     /// Every check: name and status only.
     Minimal,
 }
+
+/// One attempt at a body, from the most to the least complete: the first whose checks all fit
+/// is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// Every check at [`Level::Full`], in registry order.
+    Full,
+    /// Every check at [`Level::Brief`], in registry order.
+    Brief,
+    /// The checks that decide the verdict first ([`rank`]); [`Level::Brief`] while the checks
+    /// take at most half of their room, [`Level::Minimal`] after that, and the rest counted.
+    Trimmed,
+}
+
+/// The order in which a trimmed body shows checks: those that decide the verdict first.
+fn rank(check: &CheckReport) -> u8 {
+    match check.status {
+        Status::Unhealthy if check.critical => 0,
+        Status::Unhealthy => 1,
+        Status::Degraded => 2,
+        Status::Healthy => 3,
+    }
+}
+
+/// `X-Content-Type-Options: nosniff`: bodies echo what callers sent (escaped), so no browser may
+/// guess a type other than the one declared.
+pub(crate) const NOSNIFF: (header::HeaderName, HeaderValue) = (
+    header::X_CONTENT_TYPE_OPTIONS,
+    HeaderValue::from_static("nosniff"),
+);
 
 /// 200 or 503 with the body in `format`; `Cache-Control: no-store`.
 pub(crate) fn render(answer: &Answer<'_>, format: Format) -> Response {
@@ -65,15 +101,11 @@ pub(crate) fn render(answer: &Answer<'_>, format: Format) -> Response {
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            NOSNIFF,
         ],
         body,
     )
         .into_response()
-}
-
-/// A refused request: its status and a short JSON error.
-pub(crate) fn refusal(refusal: &Refusal) -> Response {
-    error(refusal.status, &refusal.message)
 }
 
 /// `{"error": message}` with `status`; `Cache-Control: no-store`.
@@ -88,6 +120,7 @@ pub(crate) fn error(status: StatusCode, message: &str) -> Response {
                 HeaderValue::from_static("application/json"),
             ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            NOSNIFF,
         ],
         body,
     )
@@ -134,54 +167,83 @@ fn message_for(check: &CheckReport, visible: bool) -> Option<String> {
 
 // -- application/json ---------------------------------------------------------------------
 
-/// The first of `render`'s bodies at levels full, brief, minimal that fits in the budget
+/// The first of `render`'s bodies (full, brief, trimmed) in which every check fits
 /// (`render` returns the body and how many checks it had to omit).
-fn fitting(render: impl Fn(Level) -> (Vec<u8>, usize)) -> Vec<u8> {
-    for level in [Level::Full, Level::Brief] {
-        let (body, omitted) = render(level);
+fn fitting(render: impl Fn(Pass) -> (Vec<u8>, usize)) -> Vec<u8> {
+    for pass in [Pass::Full, Pass::Brief] {
+        let (body, omitted) = render(pass);
         if omitted == 0 {
             return body;
         }
     }
-    render(Level::Minimal).0
+    render(Pass::Trimmed).0
 }
 
-/// Appends one rendered entry per check to `out`, comma-separated, while they fit in `budget`
-/// bytes; returns how many did not. Entries are written in place and cut back if too long.
-fn append_within(
+/// Appends one rendered entry per check to `out` (preceded by `separator` after the first), as
+/// `pass` says, while they fit in `budget` bytes; returns how many did not. Entries are written
+/// in place and cut back if too long. The full and brief passes stop at the first entry that
+/// does not fit (the body is then rendered again, trimmed), so only a trimmed body sorts.
+fn append_checks(
     out: &mut Vec<u8>,
     checks: &[CheckReport],
+    pass: Pass,
     budget: usize,
-    mut render: impl FnMut(&mut Vec<u8>, &CheckReport),
+    separator: Option<u8>,
+    mut render: impl FnMut(&mut Vec<u8>, &CheckReport, Level),
 ) -> usize {
-    let mut omitted = 0;
-    let mut first = true;
-    for check in checks {
-        if omitted > 0 {
-            omitted += 1;
-            continue;
-        }
+    let mut shown = 0;
+    let mut entry = |out: &mut Vec<u8>, check: &CheckReport, level: Level, limit: usize| {
         let mark = out.len();
-        if !first {
-            out.push(b',');
+        if shown > 0 {
+            out.extend(separator);
         }
-        render(out, check);
-        if out.len() > budget {
+        render(out, check, level);
+        if out.len() > limit {
             out.truncate(mark);
-            omitted += 1;
-            continue;
+            return false;
         }
-        first = false;
+        shown += 1;
+        true
+    };
+    match pass {
+        Pass::Full | Pass::Brief => {
+            let level = if pass == Pass::Full {
+                Level::Full
+            } else {
+                Level::Brief
+            };
+            for (i, check) in checks.iter().enumerate() {
+                if !entry(out, check, level, budget) {
+                    return checks.len() - i;
+                }
+            }
+            0
+        }
+        Pass::Trimmed => {
+            let mut order: Vec<&CheckReport> = checks.iter().collect();
+            order.sort_by_key(|check| rank(check)); // stable: registry order within a rank
+            let detailed = out.len() + budget.saturating_sub(out.len()) / 2;
+            let mut level = Level::Brief;
+            for (i, check) in order.into_iter().enumerate() {
+                if level == Level::Brief && entry(out, check, level, detailed) {
+                    continue;
+                }
+                level = Level::Minimal;
+                if !entry(out, check, level, budget) {
+                    return checks.len() - i;
+                }
+            }
+            0
+        }
     }
-    omitted
 }
 
 fn json(answer: &Answer<'_>) -> Vec<u8> {
-    fitting(|level| json_at(answer, level))
+    fitting(|pass| json_at(answer, pass))
 }
 
-/// The JSON body at `level`, and how many checks did not fit in the budget.
-fn json_at(answer: &Answer<'_>, level: Level) -> (Vec<u8>, usize) {
+/// The JSON body of `pass`, and how many checks did not fit in the budget.
+fn json_at(answer: &Answer<'_>, pass: Pass) -> (Vec<u8>, usize) {
     let report = answer.report;
     let mut out = Vec::with_capacity(capacity_for(report));
     out.extend_from_slice(br#"{"status":""#);
@@ -206,11 +268,26 @@ fn json_at(answer: &Answer<'_>, level: Level) -> (Vec<u8>, usize) {
         }
         out.push(b']');
     }
+    if !answer.warnings.is_empty() {
+        out.extend_from_slice(br#","warnings":["#);
+        for (i, warning) in answer.warnings.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            json_str(&mut out, warning);
+        }
+        out.push(b']');
+    }
     out.extend_from_slice(br#","checks":["#);
     // Room for the closing `],"omitted":NNNN}`.
-    let omitted = append_within(&mut out, &report.checks, BODY_BUDGET - 24, |out, check| {
-        json_check(out, check, level, answer.visible);
-    });
+    let omitted = append_checks(
+        &mut out,
+        &report.checks,
+        pass,
+        BODY_BUDGET - 24,
+        Some(b','),
+        |out, check, level| json_check(out, check, level, answer.visible),
+    );
     out.push(b']');
     if omitted > 0 {
         let _ = write!(Utf8(&mut out), r#","omitted":{omitted}"#);
@@ -262,6 +339,10 @@ fn json_check(out: &mut Vec<u8>, check: &CheckReport, level: Level, visible: boo
     push_millis(out, raw.latency);
     json_key(out, "age_ms");
     push_u64(out, whole_millis(check.age));
+    if check.retired {
+        json_key(out, "retired");
+        out.extend_from_slice(b"true");
+    }
     if check.stale {
         json_key(out, "stale");
         out.extend_from_slice(b"true");
@@ -369,10 +450,32 @@ fn health_status(status: Status) -> &'static str {
 }
 
 fn health_json(answer: &Answer<'_>) -> Vec<u8> {
-    fitting(|level| health_json_at(answer, level))
+    fitting(|pass| health_json_at(answer, pass))
 }
 
-fn health_json_at(answer: &Answer<'_>, level: Level) -> (Vec<u8>, usize) {
+/// At most this many bytes of check names in one note.
+const NOTE_NAMES: usize = 512;
+
+/// `prefix` and the names, or their count past [`NOTE_NAMES`] bytes.
+fn names_note<'a>(prefix: &str, names: impl Iterator<Item = &'a str>) -> String {
+    let mut note = String::from(prefix);
+    let mut names = names.peekable();
+    let mut first = true;
+    while let Some(name) = names.next() {
+        if note.len() + name.len() > prefix.len() + NOTE_NAMES {
+            let _ = write!(note, " and {} more", 1 + names.count());
+            break;
+        }
+        if !first {
+            note.push_str(", ");
+        }
+        note.push_str(name);
+        first = false;
+    }
+    note
+}
+
+fn health_json_at(answer: &Answer<'_>, pass: Pass) -> (Vec<u8>, usize) {
     let report = answer.report;
     let overall = if !answer.passing {
         "fail"
@@ -396,28 +499,44 @@ fn health_json_at(answer: &Answer<'_>, level: Level) -> (Vec<u8>, usize) {
     out.pop();
     out.extend_from_slice(br#","checks":{"#);
     let now = SystemTime::now();
-    // The notes come after the checks; reserve their room (the omitted count's note at most
-    // 64 bytes) before filling the rest with checks.
-    let excluded_note = match answer.excluded.join(", ") {
-        names if names.len() <= 512 => format!("excluded: {names}"),
-        _ => format!("excluded: {} checks", answer.excluded.len()),
-    };
-    let reserve = 16 + excluded_note.len() + 64;
-    let omitted = append_within(
-        &mut out,
-        &report.checks,
-        BODY_BUDGET.saturating_sub(reserve),
-        |entry, check| health_json_check(entry, check, level, answer.visible, now),
-    );
-    out.push(b'}');
+    // The notes come after the checks: what was excluded, which checks are no longer run, the
+    // request's warnings, and how many checks did not fit. Their room (for the last, as long as
+    // it can be) is reserved before the checks fill the rest.
     let mut notes = Vec::new();
     if !answer.excluded.is_empty() {
-        notes.push(excluded_note);
+        notes.push(names_note("excluded: ", answer.excluded.iter().copied()));
     }
-    if omitted > 0 {
-        notes.push(format!(
-            "{omitted} checks omitted to stay within {BODY_BUDGET} bytes"
+    if report.checks.iter().any(|check| check.retired) {
+        notes.push(names_note(
+            "no longer run (startup only, the application has been ready; the last result \
+             stands): ",
+            report
+                .checks
+                .iter()
+                .filter(|check| check.retired)
+                .map(|check| check.name),
         ));
+    }
+    notes.extend(answer.warnings.iter().map(|w| format!("warn: {w}")));
+    // `},"notes":[` ... `]}`, each note quoted, escaped and followed by a comma. Nothing is
+    // serialized twice for an answer without notes.
+    let reserve = 16
+        + OMITTED_NOTE_ROOM
+        + notes
+            .iter()
+            .map(|note| serde_json::to_vec(note).map_or(0, |json| json.len() + 1))
+            .sum::<usize>();
+    let omitted = append_checks(
+        &mut out,
+        &report.checks,
+        pass,
+        BODY_BUDGET.saturating_sub(reserve),
+        Some(b','),
+        |entry, check, level| health_json_check(entry, check, level, answer.visible, now),
+    );
+    out.push(b'}');
+    if omitted > 0 {
+        notes.push(omitted_note(omitted));
     }
     if !notes.is_empty() {
         out.extend_from_slice(br#","notes":"#);
@@ -427,8 +546,53 @@ fn health_json_at(answer: &Answer<'_>, level: Level) -> (Vec<u8>, usize) {
     (out, omitted)
 }
 
-/// `"name:responseTime":[{...}]`, and one entry per numeric detail when the caller may see
-/// details (`"database:idle":[{"observedValue":1,...}]`).
+/// Room for [`omitted_note`] in a body, quoted, with its comma, for any count.
+const OMITTED_NOTE_ROOM: usize = 128;
+
+/// The health+json note that says how many checks did not fit.
+fn omitted_note(omitted: usize) -> String {
+    format!(
+        "{omitted} checks omitted to stay within {BODY_BUDGET} bytes; \
+         the checks shown are those that decide the verdict"
+    )
+}
+
+/// The draft's standard measurement names a detail may carry, with the unit each is reported
+/// in (`connections` is a count).
+const MEASUREMENTS: [(&str, Option<&str>); 3] = [
+    ("connections", None),
+    ("utilization", Some("percent")),
+    ("uptime", Some("s")),
+];
+
+/// The measurement a detail named `key` maps to, and its unit: a standard name of the draft, or
+/// a URI (the draft's form for any other measurement); `None` for any other key, which only the
+/// `application/json` report's `details` show.
+fn measurement(key: &str) -> Option<Option<&'static str>> {
+    if let Some((_, unit)) = MEASUREMENTS.iter().find(|(name, _)| *name == key) {
+        return Some(*unit);
+    }
+    is_uri(key).then_some(None)
+}
+
+/// Whether `key` is an absolute URI: an RFC 3986 scheme (a letter, then letters, digits, `+`,
+/// `-` or `.`), a colon and more. Hand-written: this is all of the grammar needed here.
+fn is_uri(key: &str) -> bool {
+    let Some((scheme, rest)) = key.split_once(':') else {
+        return false;
+    };
+    let mut bytes = scheme.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+        && !rest.is_empty()
+        && !key.contains(char::is_whitespace)
+}
+
+/// `"name:responseTime":[{...}]` (the check's latency), and, when the caller may see details,
+/// one key per detail that names a measurement ([`measurement`]): a number is one entry
+/// (`"queue:utilization":[{"observedValue":42,"observedUnit":"percent",...}]`), an object of
+/// numbers one entry per member, told apart by `componentId`
+/// (`"database:connections":[{"componentId":"open","observedValue":3,...},...]`).
 fn health_json_check(
     out: &mut Vec<u8>,
     check: &CheckReport,
@@ -442,12 +606,17 @@ fn health_json_check(
     component.insert("status".into(), status.into());
     let brief =
         level == Level::Minimal || (level == Level::Brief && check.status == Status::Healthy);
+    // Details are shown at the full level only, which is never brief.
+    let time = if brief {
+        String::new()
+    } else {
+        rfc3339(now.checked_sub(check.age).unwrap_or(now))
+    };
     if !brief {
         component.insert("componentType".into(), "component".into());
         component.insert("observedValue".into(), millis(raw.latency).into());
         component.insert("observedUnit".into(), "ms".into());
-        let time = now.checked_sub(check.age).unwrap_or(now);
-        component.insert("time".into(), rfc3339(time).into());
+        component.insert("time".into(), time.as_str().into());
         if check.status != Status::Healthy {
             if let Some(message) = message_for(check, visible) {
                 component.insert("output".into(), message.into());
@@ -464,21 +633,39 @@ fn health_json_check(
         return;
     };
     for (key, value) in details {
-        // Only numbers are measurements; `responseTime` is the check's own.
-        if !value.is_number() || key == "responseTime" {
+        let Some(unit) = measurement(key) else {
+            continue;
+        };
+        let entry = |id: Option<&str>, value: &serde_json::Value| {
+            let mut entry = serde_json::Map::new();
+            if let Some(id) = id {
+                entry.insert("componentId".into(), id.into());
+            }
+            entry.insert("componentType".into(), "component".into());
+            entry.insert("observedValue".into(), value.clone());
+            if let Some(unit) = unit {
+                entry.insert("observedUnit".into(), unit.into());
+            }
+            entry.insert("status".into(), status.into());
+            entry.insert("time".into(), time.as_str().into());
+            serde_json::Value::Object(entry)
+        };
+        let entries: Vec<serde_json::Value> = match value {
+            serde_json::Value::Number(_) => vec![entry(None, value)],
+            serde_json::Value::Object(members) => members
+                .iter()
+                .filter(|(_, v)| v.is_number())
+                .map(|(id, v)| entry(Some(id), v))
+                .collect(),
+            _ => continue,
+        };
+        if entries.is_empty() {
             continue;
         }
-        let mut measurement = serde_json::Map::new();
-        measurement.insert("componentType".into(), "component".into());
-        measurement.insert("observedValue".into(), value.clone());
-        if key.ends_with("_ms") {
-            measurement.insert("observedUnit".into(), "ms".into());
-        }
-        measurement.insert("status".into(), status.into());
         out.push(b',');
         let _ = serde_json::to_writer(&mut *out, &format!("{}:{key}", check.name));
         out.push(b':');
-        let _ = serde_json::to_writer(&mut *out, &[&measurement]);
+        let _ = serde_json::to_writer(&mut *out, &entries);
     }
 }
 
@@ -508,58 +695,93 @@ fn rfc3339(time: SystemTime) -> String {
 
 // -- text/plain (?verbose) ----------------------------------------------------------------
 
+/// Room for the text format's last two lines: the summary of omitted lines (with a count of up to
+/// 20 digits) and the verdict.
+const TEXT_TAIL: usize = 160;
+
 fn text(answer: &Answer<'_>) -> Vec<u8> {
     let report = answer.report;
     let probe = probe_name(report.scope);
-    let mut out = String::with_capacity(256);
+    let mut out = Vec::with_capacity(256);
     if let Some(reason) = report.reason {
-        let _ = writeln!(out, "[-]lifecycle failed: {reason}");
+        let _ = writeln!(Utf8(&mut out), "[-]lifecycle failed: {reason}");
     }
-    // Room for the summary line and the closing line.
-    let budget = BODY_BUDGET - 128;
+    // Room for the excluded checks' lines, the warnings, the summary line and the verdict line.
+    // Warnings are single lines: caller text in them is escaped (see `Warning`).
+    let excluded: usize = answer.excluded.iter().map(|name| name.len() + 18).sum();
+    let warnings: usize = answer.warnings.iter().map(|w| w.len() + 7).sum();
+    let budget = BODY_BUDGET.saturating_sub(TEXT_TAIL + excluded.min(2048) + warnings);
+    let head = out.len();
     let mut omitted = 0;
-    let mut line = String::with_capacity(128);
-    for check in &report.checks {
-        line.clear();
-        let sign = if check.status == Status::Unhealthy {
-            '-'
-        } else {
-            '+'
-        };
-        let word = match check.status {
-            Status::Healthy => "ok",
-            Status::Degraded => "degraded",
-            Status::Unhealthy => "failed",
-        };
-        let _ = write!(line, "[{sign}]{} {word}", check.name);
-        if check.status != Status::Healthy {
-            if let Some(message) = message_for(check, answer.visible) {
-                let _ = write!(line, ": {}", message.replace(['\r', '\n'], " "));
-            }
+    for pass in [Pass::Brief, Pass::Trimmed] {
+        out.truncate(head);
+        omitted = append_checks(
+            &mut out,
+            &report.checks,
+            pass,
+            budget,
+            None,
+            |out, check, level| {
+                text_line(out, check, level, answer.visible);
+            },
+        );
+        if omitted == 0 {
+            break;
         }
-        line.push('\n');
-        if omitted > 0 || out.len() + line.len() > budget {
-            omitted += 1;
-            continue;
-        }
-        out.push_str(&line);
     }
+    let room = BODY_BUDGET.saturating_sub(TEXT_TAIL + warnings);
     for name in answer.excluded {
-        if out.len() + name.len() + 18 > budget {
+        if out.len() + name.len() + 18 > room {
             omitted += 1;
             continue;
         }
-        let _ = writeln!(out, "[+]{name} excluded: ok");
+        let _ = writeln!(Utf8(&mut out), "[+]{name} excluded: ok");
     }
     if omitted > 0 {
-        let _ = writeln!(
-            out,
-            "{omitted} more lines omitted to stay within {BODY_BUDGET} bytes"
-        );
+        out.extend_from_slice(omitted_summary(omitted).as_bytes());
+    }
+    for warning in answer.warnings {
+        let _ = writeln!(Utf8(&mut out), "warn: {warning}");
     }
     let verdict = if answer.passing { "passed" } else { "failed" };
-    let _ = writeln!(out, "{probe} check {verdict}");
-    out.into_bytes()
+    let _ = writeln!(Utf8(&mut out), "{probe} check {verdict}");
+    out
+}
+
+/// The text format's line that counts the lines left out.
+fn omitted_summary(omitted: usize) -> String {
+    format!(
+        "{omitted} more lines omitted to stay within {BODY_BUDGET} bytes; \
+         the lines shown are the checks that decide the verdict\n"
+    )
+}
+
+/// One check's line: `[+]name ok`, `[-]name failed: message`, `[+]name degraded: message`;
+/// retired checks say so (`[+]migrations ok (retired: startup only)`). At [`Level::Minimal`],
+/// no message.
+fn text_line(out: &mut Vec<u8>, check: &CheckReport, level: Level, visible: bool) {
+    let sign = if check.status == Status::Unhealthy {
+        '-'
+    } else {
+        '+'
+    };
+    let word = match check.status {
+        Status::Healthy => "ok",
+        Status::Degraded => "degraded",
+        Status::Unhealthy => "failed",
+    };
+    let mut line = Utf8(out);
+    let _ = write!(line, "[{sign}]{} {word}", check.name);
+    if check.retired {
+        let _ = write!(line, " (retired: startup only)");
+    }
+    if check.status != Status::Healthy && level != Level::Minimal {
+        if let Some(message) = message_for(check, visible) {
+            // One line per check: a message never starts a line of its own.
+            let _ = write!(line, ": {}", message.replace(['\r', '\n'], " "));
+        }
+    }
+    line.0.push(b'\n');
 }
 
 #[cfg(test)]
@@ -598,6 +820,41 @@ mod tests {
         }
         for n in [0u64, 7, 10, 1234567890, u64::MAX] {
             assert_eq!(text(&|o| push_u64(o, n)), n.to_string());
+        }
+    }
+
+    #[test]
+    fn the_text_tail_fits_its_room() {
+        let tail = omitted_summary(usize::MAX) + "startup check failed\n";
+        assert!(tail.len() <= TEXT_TAIL, "{} bytes", tail.len());
+    }
+
+    #[test]
+    fn the_omitted_note_fits_its_room() {
+        let json = serde_json::to_vec(&omitted_note(usize::MAX)).unwrap();
+        assert!(json.len() < OMITTED_NOTE_ROOM, "{} bytes", json.len());
+    }
+
+    #[test]
+    fn details_map_to_measurements_of_the_draft() {
+        assert_eq!(measurement("connections"), Some(None));
+        assert_eq!(measurement("utilization"), Some(Some("percent")));
+        assert_eq!(measurement("uptime"), Some(Some("s")));
+        assert_eq!(measurement("https://example.com/m/lag"), Some(None));
+        assert_eq!(measurement("urn:acme:queue-depth"), Some(None));
+        for other in [
+            "round_trip_ms",
+            "responseTime",
+            "pool_size",
+            "",
+            ":x",
+            "1http://x",
+            "http:",
+            "ht tp://x",
+            "http://a b",
+            "Connections",
+        ] {
+            assert_eq!(measurement(other), None, "{other:?}");
         }
     }
 

@@ -9,22 +9,23 @@ use std::sync::Arc;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, MethodRouter};
 use axum::Router;
 use health_core::{
-    evaluate, evaluate_check, evaluate_excluding, HealthState, Probe, Scope, Status,
+    evaluate, evaluate_check, evaluate_excluding, AsHealthState, HealthState, Probe, Scope, Status,
 };
 
 use crate::policy::Details;
-use crate::request::{negotiate, parse_query};
+use crate::request::{negotiate, parse_query, push_quoted, Warning, SHOWN_NAMES};
 use crate::response::{self, Answer};
 
 /// Builds the probe routes of a state type; obtained from [`HealthRouterExt::health_router`].
 ///
-/// It converts into an [`axum::Router`], so it can be passed to [`Router::merge`] as it is, or
-/// after changing paths, aliases, the version, who sees details and how degraded answers:
+/// It converts into an [`axum::Router`] of any state that leads to `S` ([`AsHealthState`]: `S`
+/// itself, `Arc<S>`, or a state of your own), so it can be passed to [`Router::merge`] as it
+/// is, or after changing paths, aliases, the version, who sees details and how degraded answers:
 ///
 /// ```ignore
 /// let app = Router::new()
@@ -39,6 +40,15 @@ use crate::response::{self, Answer};
 /// ```
 ///
 /// Every probe path also answers for one check alone: `/health/ready/database`.
+///
+/// With the state shared as an `Arc`, nothing changes but the state given to `with_state`:
+///
+/// ```ignore
+/// let app = Router::new()
+///     .route("/", get(index))                  // handlers take State<Arc<AppState>>
+///     .merge(AppState::health_router())
+///     .with_state(Arc::new(state));
+/// ```
 #[must_use = "merge the probe routes into your router with `.merge(...)`"]
 pub struct HealthRouter<S> {
     report: Cow<'static, str>,
@@ -146,12 +156,14 @@ impl<S: HealthState> HealthRouter<S> {
         self
     }
 
-    /// The routes, ready to be merged into the application's router.
+    /// The routes, ready to be merged into the application's router, for a router state `R`
+    /// that leads to `S`: `S` itself, `Arc<S>`, or any state that implements
+    /// [`AsHealthState`]. `R` is usually inferred from `with_state` or `merge`.
     ///
     /// # Panics
     /// If a path does not start with `/`, ends with `/`, or two probes share a path: all are
     /// programming errors, reported when the router is built at start-up.
-    pub fn build(self) -> Router<S> {
+    pub fn build<R: AsHealthState<State = S>>(self) -> Router<R> {
         let mut paths: Vec<(Cow<'static, str>, Scope)> = vec![
             (self.report.clone(), Scope::Full),
             (self.live.clone(), Scope::Probe(Probe::Live)),
@@ -193,21 +205,24 @@ impl<S: HealthState> HealthRouter<S> {
             router = router
                 .route(
                     &path,
-                    get(move |State(state): State<S>, request: Request| async move {
-                        let (parts, _) = request.into_parts();
-                        answer(&state, &whole, scope, None, &parts).await
-                    }),
+                    only_get(get(
+                        move |State(state): State<R>, request: Request| async move {
+                            let (parts, _) = request.into_parts();
+                            answer(state.health_state(), &whole, scope, None, &parts).await
+                        },
+                    )),
                 )
                 .route(
                     &check_path,
-                    get(
-                        move |State(state): State<S>,
+                    only_get(get(
+                        move |State(state): State<R>,
                               check: Result<Path<String>, PathRejection>,
                               request: Request| async move {
                             let (parts, _) = request.into_parts();
                             match check {
                                 Ok(Path(check)) => {
-                                    answer(&state, &one, scope, Some(&check), &parts).await
+                                    let state = state.health_state();
+                                    answer(state, &one, scope, Some(&check), &parts).await
                                 }
                                 // Not UTF-8 after percent-decoding: no check has that name.
                                 Err(_) => response::error(
@@ -216,11 +231,28 @@ impl<S: HealthState> HealthRouter<S> {
                                 ),
                             }
                         },
-                    ),
+                    )),
                 );
         }
         router
     }
+}
+
+/// `GET` (and with it `HEAD`) only: any other method gets a 405 of ours, a JSON error with
+/// `X-Content-Type-Options: nosniff` (axum adds `Allow: GET,HEAD`), instead of axum's bare one.
+fn only_get<R: Clone + Send + Sync + 'static>(route: MethodRouter<R>) -> MethodRouter<R> {
+    route.fallback(|method: Method| async move {
+        let mut message = String::with_capacity(64);
+        message.push_str("method ");
+        push_quoted(&mut message, method.as_str());
+        message.push_str(" not allowed: probes answer GET and HEAD");
+        let mut response = response::error(StatusCode::METHOD_NOT_ALLOWED, &message);
+        // Set here too, so the answer is whole even where axum's `Allow` is not added.
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET,HEAD"));
+        response
+    })
 }
 
 /// What every route of one router shares.
@@ -230,7 +262,8 @@ struct Config {
     fail_degraded: [bool; 4],
 }
 
-/// Answers one probe request: validates the query and `Accept`, evaluates, renders.
+/// Answers one probe request: reads the query and `Accept`, evaluates, renders. Nothing about the
+/// request fails the probe: what cannot be given is ignored, with a warning in the body.
 async fn answer<S: HealthState>(
     state: &S,
     config: &Config,
@@ -238,34 +271,52 @@ async fn answer<S: HealthState>(
     check: Option<&str>,
     parts: &Parts,
 ) -> Response {
-    let query = match parse_query(parts.uri.query()) {
-        Ok(query) => query,
-        Err(refusal) => return response::refusal(&refusal),
-    };
-    let format = match negotiate(&parts.headers, query.verbose) {
-        Ok(format) => format,
-        Err(refusal) => return response::refusal(&refusal),
-    };
+    let query = parse_query(parts.uri.query());
+    let (format, acceptable) = negotiate(&parts.headers, query.verbose);
+    // Nothing is allocated here for a request without warnings or exclusions.
+    let mut warnings: Vec<String> = Vec::new();
     let mut excluded: Vec<&'static str> = Vec::new();
-    for name in &query.exclude {
-        let Some(spec) = S::check_named(name) else {
-            return response::error(
-                StatusCode::BAD_REQUEST,
-                &format!(
-                    "unknown check {:?} in `exclude`; the checks are: {}",
-                    shown(name),
-                    names::<S>()
-                ),
-            );
-        };
-        let in_scope = match scope {
-            Scope::Probe(probe) => spec.is_in(probe),
-            Scope::Full => true,
-        };
+    let asked_to_exclude =
+        !query.exclude.is_empty() || query.empty_excludes > 0 || query.excess_excludes > 0;
+    if check.is_some() {
         // A per-check path answers for its check alone: nothing to exclude there.
-        if in_scope && check.is_none() && !excluded.contains(&spec.name()) {
-            excluded.push(spec.name());
+        if asked_to_exclude {
+            warnings.push(Warning::ExcludeOnCheckPath.to_text());
         }
+    } else {
+        let mut unmatched = Vec::new();
+        let mut more = 0;
+        for name in &query.exclude {
+            let spec = S::check_named(name).filter(|spec| match scope {
+                Scope::Probe(probe) => spec.is_in(probe),
+                Scope::Full => true,
+            });
+            match spec {
+                Some(spec) if !excluded.contains(&spec.name()) => excluded.push(spec.name()),
+                Some(_) => {}
+                None if unmatched.contains(name) => {}
+                None if unmatched.len() < SHOWN_NAMES => unmatched.push(name.clone()),
+                None => more += 1,
+            }
+        }
+        if !unmatched.is_empty() {
+            warnings.push(
+                Warning::NoMatches {
+                    names: unmatched,
+                    more,
+                }
+                .to_text(),
+            );
+        }
+        if query.empty_excludes > 0 {
+            warnings.push(Warning::EmptyExclude(query.empty_excludes).to_text());
+        }
+        if query.excess_excludes > 0 {
+            warnings.push(Warning::TooManyExcludes(query.excess_excludes).to_text());
+        }
+    }
+    if !acceptable {
+        warnings.push(Warning::UnacceptableAccept.to_text());
     }
     let report = match check {
         Some(name) => match evaluate_check(state, scope, name).await {
@@ -275,14 +326,13 @@ async fn answer<S: HealthState>(
                     Scope::Probe(probe) => probe.as_str(),
                     Scope::Full => "full",
                 };
-                return response::error(
-                    StatusCode::NOT_FOUND,
-                    &format!(
-                        "no check {:?} in the {probe} probe; its checks are: {}",
-                        shown(name),
-                        names_in::<S>(scope)
-                    ),
-                );
+                let mut message = String::from("no check ");
+                push_quoted(&mut message, name);
+                message.push_str(&format!(
+                    " in the {probe} probe; its checks are: {}",
+                    names_in::<S>(scope)
+                ));
+                return response::error(StatusCode::NOT_FOUND, &message);
             }
         },
         None if excluded.is_empty() => evaluate(state, scope).await,
@@ -297,21 +347,10 @@ async fn answer<S: HealthState>(
             version: &config.version,
             visible: config.details.allows(parts),
             excluded: &excluded,
+            warnings: &warnings,
         },
         format,
     )
-}
-
-/// A caller's name as echoed in an error: at most 64 characters.
-fn shown(name: &str) -> &str {
-    match name.char_indices().nth(64) {
-        Some((end, _)) => &name[..end],
-        None => name,
-    }
-}
-
-fn names<S: HealthState>() -> String {
-    names_in::<S>(Scope::Full)
 }
 
 fn names_in<S: HealthState>(scope: Scope) -> String {
@@ -341,7 +380,13 @@ fn names_in<S: HealthState>(scope: Scope) -> String {
     list
 }
 
-impl<S: HealthState> From<HealthRouter<S>> for Router<S> {
+/// `Router::merge(AppState::health_router())` into a router whose state is the health state, an
+/// `Arc` of it, or any state that implements [`AsHealthState`].
+impl<S, R> From<HealthRouter<S>> for Router<R>
+where
+    S: HealthState,
+    R: AsHealthState<State = S>,
+{
     fn from(builder: HealthRouter<S>) -> Self {
         builder.build()
     }

@@ -47,8 +47,13 @@ struct App {
 async fn database(app: &App) -> Result<CheckOutcome, String> {
     match app.db.get() {
         DOWN => Err(format!("connection to {SECRET} refused")),
+        // As the built-in pool check reports, plus a non-standard figure named by a URI, one
+        // named by neither, and text.
         _ => Ok(CheckOutcome::healthy().with_details(serde_json::json!({
-            "pool_size": 5, "idle": 3, "dsn": SECRET
+            "connections": {"open": 3, "idle": 1, "max": 5},
+            "round_trip_ms": 1.2,
+            "https://example.com/measurements/replication-lag": 0.4,
+            "dsn": SECRET
         }))),
     }
 }
@@ -172,8 +177,10 @@ async fn health_json_follows_the_ietf_draft() {
         "fail"
     );
 
-    // Authorized: outputs, and the check's numeric details as measurements of their own.
+    // Authorized: outputs, and the check's details that name a measurement of the draft (a
+    // standard name, or a URI) as measurements of their own.
     state.db.set(UP);
+    state.cache.set(UP);
     refresh(&state).await;
     let authorized = serve_app(&state, |r| r.details(Details::bearer_token(TOKEN))).await;
     let (name, value) = bearer();
@@ -185,18 +192,40 @@ async fn health_json_follows_the_ietf_draft() {
     )
     .await
     .json();
-    assert_eq!(
-        full["checks"]["database:pool_size"][0]["observedValue"], 5,
-        "{full}"
-    );
-    assert_eq!(
-        full["checks"]["database:idle"][0]["observedValue"], 3,
-        "{full}"
-    );
-    assert!(
-        full["checks"].get("database:dsn").is_none(),
-        "only numbers: {full}"
-    );
+    // The pool's figures: one `connections` measurement, an entry per figure told apart by
+    // `componentId`; counts carry no unit.
+    let connections = full["checks"]["database:connections"].as_array().unwrap();
+    let figures: Vec<(&str, u64)> = connections
+        .iter()
+        .map(|entry| {
+            assert_eq!(entry["componentType"], "component", "{entry}");
+            assert_eq!(entry["status"], "pass", "{entry}");
+            assert!(entry.get("observedUnit").is_none(), "{entry}");
+            assert!(entry["time"].is_string(), "{entry}");
+            (
+                entry["componentId"].as_str().unwrap(),
+                entry["observedValue"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(figures, [("idle", 1), ("max", 5), ("open", 3)], "{full}");
+    let lag = &full["checks"]["database:https://example.com/measurements/replication-lag"][0];
+    assert_eq!(lag["observedValue"], 0.4, "{full}");
+    // Every key is `component:measurement`, the measurement a standard name or a URI; figures
+    // named by neither (`round_trip_ms`) and text (`dsn`) are left to the JSON report.
+    for key in full["checks"].as_object().unwrap().keys() {
+        let (component, measurement) = key.split_once(':').unwrap();
+        assert!(["database", "cache"].contains(&component), "{key}");
+        assert!(
+            ["responseTime", "connections", "utilization", "uptime"].contains(&measurement)
+                || measurement.starts_with("https://"),
+            "{key} is not a measurement of the draft"
+        );
+    }
+    assert!(!full.to_string().contains(SECRET), "{full}");
+    let json = request_with_headers(authorized, "GET", "/health/ready", &[(name, &value)]).await;
+    let details = &check_json(&json.json(), "database")["details"];
+    assert_eq!(details["round_trip_ms"], 1.2, "{details}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -234,6 +263,122 @@ async fn verbose_is_plain_text_in_the_style_of_readyz() {
         draining.text(),
         "[-]lifecycle failed: the application is draining\nready check failed\n"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retired_startup_check_says_so_in_every_format() {
+    let state = app_state();
+    let addr = serve_app(&state, |r| r).await;
+    // Ready once: `migrations` gates only the startup probe, so it is no longer run.
+    assert_eq!(get(addr, "/health/ready").await.status, 200);
+    let body = get(addr, "/health").await.json();
+    assert_eq!(body["phase"], "ready");
+    let migrations = check_json(&body, "migrations");
+    assert_eq!(migrations["retired"], true, "{migrations}");
+    assert!(migrations.get("stale").is_none(), "{migrations}");
+    assert!(migrations["age_ms"].is_u64(), "{migrations}");
+    for name in ["database", "cache"] {
+        let check = check_json(&body, name);
+        assert!(check.get("retired").is_none(), "only when true: {check}");
+    }
+    assert_eq!(
+        get(addr, "/health?verbose").await.text(),
+        "[+]database ok\n[+]cache ok\n[+]migrations ok (retired: startup only)\nfull check passed\n"
+    );
+    let health_json = request_with_headers(addr, "GET", "/health", &health_json()).await;
+    let notes = &health_json.json()["notes"];
+    assert_eq!(
+        notes,
+        &serde_json::json!([
+            "no longer run (startup only, the application has been ready; the last result \
+             stands): migrations"
+        ]),
+    );
+}
+
+// -- Router state: the state itself, an Arc of it, or a state of one's own ------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_probe_routes_merge_into_a_router_over_an_arc_of_the_state() {
+    use axum::extract::State;
+    let state = app_state();
+    let shared = Arc::new(state.clone());
+    // Exactly as a service sharing its state as `Router<Arc<AppState>>` writes it.
+    let app = Router::new()
+        .route(
+            "/orders",
+            axum::routing::get(|State(app): State<Arc<App>>| async move {
+                format!("db mode {}", app.db.get())
+            }),
+        )
+        .merge(App::health_router())
+        .with_state(Arc::clone(&shared));
+    let with_options = Router::new()
+        .merge(
+            App::health_router()
+                .kubernetes_aliases()
+                .details(Details::Always),
+        )
+        .with_state(shared);
+    state.lifecycle.mark_started();
+    let addr = spawn(app).await;
+    let aliases = spawn(with_options).await;
+    refresh(&state).await;
+    assert_eq!(get(addr, "/orders").await.text(), "db mode 0");
+    assert_eq!(get(addr, "/health/ready").await.status, 200);
+    assert_eq!(get(aliases, "/readyz/database").await.status, 200);
+    // The routes read the one state behind the Arc.
+    state.db.set(DOWN);
+    refresh(&state).await;
+    assert_eq!(get(addr, "/orders").await.text(), "db mode 1");
+    assert_eq!(get(addr, "/health/ready").await.status, 503);
+    let readyz = get(aliases, "/readyz?verbose").await;
+    assert_eq!(readyz.status, 503);
+    assert!(readyz.text().contains(SECRET), "details: {}", readyz.text());
+}
+
+/// A router state of the application's own, which holds the health state.
+#[derive(Clone)]
+struct Outer {
+    app: App,
+    greeting: &'static str,
+}
+
+impl health_axum::AsHealthState for Outer {
+    type State = App;
+    fn health_state(&self) -> &App {
+        &self.app
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_probe_routes_merge_into_a_router_over_a_state_of_ones_own() {
+    use axum::extract::State;
+    let state = app_state();
+    let outer = Outer {
+        app: state.clone(),
+        greeting: "hello",
+    };
+    let app = Router::new()
+        .route(
+            "/",
+            axum::routing::get(|State(outer): State<Outer>| async move { outer.greeting }),
+        )
+        .merge(App::health_router())
+        .with_state(outer.clone());
+    // `build` names the state when nothing else does.
+    let built = App::health_router().ready_path("/ready").build::<Outer>();
+    let built = spawn(built.with_state(outer)).await;
+    state.lifecycle.mark_started();
+    let addr = spawn(app).await;
+    refresh(&state).await;
+    assert_eq!(get(addr, "/").await.text(), "hello");
+    assert_eq!(get(addr, "/health/ready").await.status, 200);
+    assert_eq!(get(built, "/ready").await.status, 200);
+    state.db.set(DOWN);
+    refresh(&state).await;
+    assert_eq!(get(addr, "/health/ready").await.status, 503);
+    assert_eq!(get(built, "/ready/database").await.status, 503);
 }
 
 // -- Per-check paths and exclude ----------------------------------------------------------
@@ -321,12 +466,24 @@ async fn exclude_leaves_checks_out_but_never_overrides_the_lifecycle() {
         200
     );
 
-    let unknown = get(addr, "/health/ready?exclude=databse").await;
-    assert_eq!(unknown.status, 400);
-    let error = unknown.json()["error"].as_str().unwrap().to_string();
-    assert!(
-        error.contains("\"databse\"") && error.contains("database, cache, migrations"),
-        "{error}"
+    // A name that matches no check of this probe is ignored, with a warning: the verdict alone
+    // decides (503 here, as without the parameter).
+    let unknown = get(addr, "/health/ready?exclude=databse&exclude=migrations").await;
+    assert_eq!(unknown.status, 503);
+    let body = unknown.json();
+    assert_eq!(
+        body["warnings"],
+        serde_json::json!([
+            "some health checks cannot be excluded: no matches for \"databse\",\"migrations\""
+        ])
+    );
+    assert!(body.get("excluded").is_none(), "{body}");
+    let mixed = get(addr, "/health/ready?exclude=database&exclude=cahce").await;
+    assert_eq!(mixed.status, 200, "the known name is still excluded");
+    assert_eq!(mixed.json()["excluded"], serde_json::json!(["database"]));
+    assert_eq!(
+        mixed.json()["warnings"][0],
+        "some health checks cannot be excluded: no matches for \"cahce\""
     );
 
     // Draining: excluding the failing check does not make it ready.
@@ -567,92 +724,268 @@ async fn kubelet_requests_get_the_documented_codes() {
     assert_eq!(request(addr, "GET", "/health/live").await.status, 200);
 }
 
-/// A path, extra headers, a method and the status it must get.
-type BadCase = (String, Vec<(&'static str, &'static str)>, &'static str, u16);
+/// A request shape: a query, extra headers, and a piece of the warning it must draw.
+type Shape = (
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+    &'static str,
+);
+
+/// Query strings and `Accept` headers a probe may be configured with (`httpGet.path`,
+/// `httpGet.httpHeaders`) that ask for something that cannot be given.
+fn odd_shapes() -> Vec<Shape> {
+    let no_format = "no format in Accept can be given; answering application/json";
+    vec![
+        (
+            "exclude=nope",
+            vec![],
+            r#"some health checks cannot be excluded: no matches for "nope""#,
+        ),
+        ("exclude=", vec![], "1 empty `exclude` parameter ignored"),
+        (
+            "exclude&exclude=",
+            vec![],
+            "2 empty `exclude` parameters ignored",
+        ),
+        ("exclude=%ZZ", vec![], r#"no matches for "%ZZ""#),
+        ("exclude=%FF", vec![], "no matches for \"\u{fffd}\""),
+        ("x=1", vec![("Accept", "text/html")], no_format),
+        ("", vec![("Accept", "application/xml;q=1")], no_format),
+        ("", vec![("Accept", "application/json;q=0")], no_format),
+        ("", vec![("Accept", ";;;,,,")], no_format),
+        ("", vec![("Accept", "*/*;q=7")], no_format),
+    ]
+}
 
 #[tokio::test(flavor = "multi_thread")]
-async fn bad_input_gets_a_clear_4xx_never_a_5xx() {
+async fn no_request_shape_fails_a_probe() {
     let state = app_state();
     let addr = serve_app(&state, |r| r.kubernetes_aliases()).await;
-    let huge = format!("/health/ready?exclude={}", "a".repeat(100_000));
-    let many = format!("/health/ready?{}", vec!["exclude=cache"; 65].join("&"));
-    let cases: Vec<BadCase> = vec![
-        ("/health/ready/nope".into(), vec![], "GET", 404),
-        ("/readyz/nope".into(), vec![], "GET", 404),
-        ("/health/ready/%FF%FE".into(), vec![], "GET", 404),
-        ("/health/ready?exclude=nope".into(), vec![], "GET", 400),
-        ("/health/ready?exclude=".into(), vec![], "GET", 400),
-        ("/health/ready?exclude=%ZZ".into(), vec![], "GET", 400),
-        (many, vec![], "GET", 400),
-        (
-            "/health/ready".into(),
-            vec![("Accept", "text/html")],
-            "GET",
-            406,
-        ),
-        (
-            "/health/ready".into(),
-            vec![("Accept", "application/xml;q=1")],
-            "GET",
-            406,
-        ),
-        (
-            "/health/ready".into(),
-            vec![("Accept", "application/json;q=0")],
-            "GET",
-            406,
-        ),
-        (
-            "/health/ready".into(),
-            vec![("Accept", ";;;,,,")],
-            "GET",
-            406,
-        ),
-        (
-            "/health/ready".into(),
-            vec![("Accept", "*/*;q=7")],
-            "GET",
-            406,
-        ),
-        ("/health/ready".into(), vec![], "POST", 405),
-        ("/health/ready/database".into(), vec![], "DELETE", 405),
-        ("/readyz".into(), vec![], "PUT", 405),
-        ("/health".into(), vec![], "OPTIONS", 405),
-    ];
-    for (path, headers, method, code) in &cases {
-        let response = request_with_headers(addr, method, path, headers).await;
-        assert_eq!(
-            response.status,
-            *code,
-            "{method} {path} {headers:?}: {}",
-            response.text()
-        );
-        if *code != 405 {
-            let body = response.json();
+    let too_many = vec!["exclude=cache"; 65].join("&");
+    let mut shapes = odd_shapes();
+    shapes.push((
+        too_many.leak(),
+        vec![],
+        "at most 64 `exclude` parameters are read; 1 more ignored",
+    ));
+    for (mode, verdict) in [(UP, 200), (DOWN, 503)] {
+        state.db.set(mode);
+        refresh(&state).await;
+        for path in ["/health/ready", "/readyz", "/health", "/health/live"] {
+            // `database` gates readiness only: liveness passes whatever it does.
+            let verdict = if path == "/health/live" { 200 } else { verdict };
+            for (query, headers, warning) in &shapes {
+                let target = format!("{path}?{query}");
+                let what = format!("{target} {headers:?}");
+                let response = request_with_headers(addr, "GET", &target, headers).await;
+                assert_eq!(response.status, verdict, "{what}: {}", response.text());
+                assert_eq!(response.header("content-type"), Some("application/json"));
+                let body = response.json();
+                let warnings = body["warnings"].as_array().unwrap_or_else(|| {
+                    panic!("{what}: no warnings in {body}");
+                });
+                assert!(
+                    warnings
+                        .iter()
+                        .any(|w| w.as_str().unwrap().contains(warning)),
+                    "{what}: {warnings:?} lacks {warning:?}"
+                );
+            }
+            // The same shapes in the other formats: a `notes` entry, a `warn:` line.
+            let target = format!("{path}?exclude=nope");
+            let health_json = request_with_headers(addr, "GET", &target, &health_json()).await;
+            assert_eq!(health_json.status, verdict);
+            let notes = health_json.json()["notes"].to_string();
             assert!(
-                body["error"].as_str().is_some_and(|e| !e.is_empty()),
-                "{body}"
+                notes.contains(
+                    r#"warn: some health checks cannot be excluded: no matches for \"nope\""#
+                ),
+                "{notes}"
             );
-        } else {
+            let text = get(addr, &format!("{path}?verbose&exclude=nope&exclude=")).await;
+            assert_eq!(text.status, verdict);
+            let text = text.text();
+            let lines: Vec<&str> = text.lines().collect();
+            let n = lines.len();
             assert_eq!(
-                response.header("allow"),
-                Some("GET,HEAD"),
-                "{method} {path}"
+                lines[n - 3..n - 1],
+                [
+                    r#"warn: some health checks cannot be excluded: no matches for "nope""#,
+                    "warn: 1 empty `exclude` parameter ignored; name a check, e.g. `?exclude=cache`",
+                ],
+                "{text}"
             );
+            assert!(lines[n - 1].ends_with(if verdict == 200 {
+                "check passed"
+            } else {
+                "check failed"
+            }));
         }
+        // Bytes that are not text in `Accept`.
+        let raw = raw_request(
+            addr,
+            b"GET /health/ready HTTP/1.1\r\nHost: x\r\nAccept: \xff\xfe\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        assert!(raw.starts_with(&format!("HTTP/1.1 {verdict} ")), "{raw}");
+        assert!(raw.contains("no format in Accept can be given"), "{raw}");
+        // A per-check path answers for its check whatever is excluded, and says so.
+        let one = get(addr, "/health/ready/database?exclude=database").await;
+        assert_eq!(one.status, verdict);
+        assert_eq!(
+            one.json()["warnings"],
+            serde_json::json!(["`exclude` has no effect on a per-check path"])
+        );
     }
-    // An enormous query string: refused before it reaches the router.
-    let response = request_with_headers(addr, "GET", &huge, &[]).await;
-    assert!((400..500).contains(&response.status), "{}", response.status);
-    // Bytes that are not text in Accept.
-    let raw = raw_request(
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_quality_parameter_name_is_case_insensitive() {
+    let state = app_state();
+    let addr = serve_app(&state, |r| r).await;
+    let text = request_with_headers(
         addr,
-        b"GET /health/ready HTTP/1.1\r\nHost: x\r\nAccept: \xff\xfe\r\nConnection: close\r\n\r\n",
+        "GET",
+        "/health/ready",
+        &[("Accept", "application/json;Q=0.1, text/plain;Q=0.9")],
     )
     .await;
-    assert!(raw.starts_with("HTTP/1.1 400"), "{raw}");
+    assert_eq!(
+        text.header("content-type"),
+        Some("text/plain; charset=utf-8"),
+        "{}",
+        text.text()
+    );
+    let json = request_with_headers(
+        addr,
+        "GET",
+        "/health/ready",
+        &[("Accept", "text/plain; Q=0, application/json")],
+    )
+    .await;
+    assert_eq!(json.header("content-type"), Some("application/json"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn caller_text_in_a_warning_cannot_forge_a_line() {
+    let state = app_state();
+    let addr = serve_app(&state, |r| r).await;
+    state.db.set(DOWN);
+    refresh(&state).await;
+    // An exclude that, unescaped, would add a passing check line and a passing verdict.
+    let forged = "x%0A%5B%2B%5Ddatabase+ok%0D%0Aready+check+passed%0A%E2%80%A8";
+    let text = get(addr, &format!("/health/ready?verbose&exclude={forged}")).await;
+    assert_eq!(text.status, 503);
+    let body = text.text();
+    let lines: Vec<&str> = body.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "[-]database failed: reason withheld",
+            "[+]cache ok",
+            r#"warn: some health checks cannot be excluded: no matches for "x\n[+]database ok\r\nready check passed\n\u{2028}""#,
+            "ready check failed",
+        ],
+        "{body}"
+    );
+    let json = get(addr, &format!("/health/ready?exclude={forged}")).await;
+    assert_eq!(json.status, 503);
+    assert!(json.json()["warnings"][0]
+        .as_str()
+        .unwrap()
+        .contains(r#""x\n[+]database ok"#));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_checks_and_other_methods_keep_404_and_405() {
+    let state = app_state();
+    let addr = serve_app(&state, |r| r.kubernetes_aliases()).await;
+    for path in [
+        "/health/ready/nope",
+        "/readyz/nope",
+        "/health/ready/%FF%FE",
+        "/health/ready/nope?exclude=nope",
+    ] {
+        let response = get(addr, path).await;
+        assert_eq!(response.status, 404, "{path}");
+        let body = response.json();
+        assert!(
+            body["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{body}"
+        );
+    }
+    // An escaped name in the error, cut.
+    let long = format!("/health/ready/x%0A{}", "y".repeat(500));
+    let error = get(addr, &long).await.json()["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.starts_with(r#"no check "x\nyyy"#) && error.len() < 300,
+        "{error}"
+    );
+    for (method, path) in [
+        ("POST", "/health/ready"),
+        ("DELETE", "/health/ready/database"),
+        ("PUT", "/readyz"),
+        ("OPTIONS", "/health"),
+    ] {
+        let response = request_with_headers(addr, method, path, &[]).await;
+        assert_eq!(response.status, 405, "{method} {path}");
+        assert_eq!(
+            response.header("allow"),
+            Some("GET,HEAD"),
+            "{method} {path}"
+        );
+        assert_eq!(
+            response.json()["error"],
+            format!("method \"{method}\" not allowed: probes answer GET and HEAD")
+        );
+    }
+    // An enormous query string: refused by hyper before it reaches the router.
+    let huge = format!("/health/ready?exclude={}", "a".repeat(100_000));
+    let response = request_with_headers(addr, "GET", &huge, &[]).await;
+    assert!((400..500).contains(&response.status), "{}", response.status);
     // And the server still serves.
     assert_eq!(get(addr, "/health/ready").await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_answer_of_the_probe_router_says_nosniff() {
+    let state = app_state();
+    let addr = serve_app(&state, |r| r.kubernetes_aliases()).await;
+    state.cache.set(DOWN);
+    state.db.set(DOWN);
+    refresh(&state).await;
+    let mut views = every_view(addr, &[]).await;
+    for (method, path, headers) in [
+        ("GET", "/health/ready/nope", vec![]),
+        ("GET", "/health/ready/%FF%FE", vec![]),
+        ("HEAD", "/readyz/nope", vec![]),
+        ("POST", "/health/ready", vec![]),
+        ("DELETE", "/readyz/database", vec![]),
+        (
+            "GET",
+            "/health/ready?exclude=nope",
+            vec![("Accept", "image/png")],
+        ),
+        ("GET", "/health/live", vec![]),
+    ] {
+        let response = request_with_headers(addr, method, path, &headers).await;
+        views.push((format!("{method} {path} {headers:?}"), response));
+    }
+    let statuses: std::collections::BTreeSet<u16> = views.iter().map(|(_, r)| r.status).collect();
+    assert_eq!(
+        statuses.into_iter().collect::<Vec<_>>(),
+        [200, 404, 405, 503]
+    );
+    for (what, response) in &views {
+        assert_eq!(
+            response.header("x-content-type-options"),
+            Some("nosniff"),
+            "{what}"
+        );
+    }
 }
 
 async fn raw_request(addr: SocketAddr, bytes: &[u8]) -> String {
