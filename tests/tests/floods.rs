@@ -506,3 +506,23 @@ async fn keep_alive_connections_close_at_the_idle_bound_after_their_last_answer(
         "closed after {idle:?} idle"
     );
 }
+
+/// Every answer of the probe port carries `nosniff`, unknown paths included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_probe_port_answer_carries_nosniff() {
+    let ports = start(Duration::from_secs(30)).await;
+    for path in [
+        "/health/live",
+        "/health/ready/a/b",
+        "/nowhere",
+        "/health/ready/nope",
+    ] {
+        let answer = health_tests::get(ports.probes, path).await;
+        assert_eq!(
+            answer.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}: {}",
+            answer.status
+        );
+    }
+}

@@ -1277,40 +1277,10 @@ async fn probes_on_their_own_listener_answer_while_the_app_port_is_saturated() {
 
 // -- The full error goes to the log, once per change --------------------------------------
 
-/// Collects every event's fields as `name=value` text (a minimal `tracing` subscriber).
-struct Capture(Arc<std::sync::Mutex<Vec<String>>>);
-
-struct Fields(String);
-
-impl tracing::field::Visit for Fields {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        self.0.push_str(&format!("{}={:?} ", field.name(), value));
-    }
-}
-
-impl tracing::Subscriber for Capture {
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
-        let mut fields = Fields(String::new());
-        event.record(&mut fields);
-        self.0.lock().unwrap().push(fields.0);
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
-}
-
 // One thread, so the thread-local subscriber sees the checks' events too.
 #[tokio::test(flavor = "current_thread")]
 async fn the_full_error_is_logged_once_per_status_change_not_per_probe() {
-    let events = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let _guard = tracing::subscriber::set_default(Capture(Arc::clone(&events)));
+    let (events, _guard) = health_tests::log::capture();
     let state = app_state();
     let addr = serve_app(&state, |r| r).await;
     // Several runs in each state, each followed by probes: one line per run would give more
@@ -1331,7 +1301,7 @@ async fn the_full_error_is_logged_once_per_status_change_not_per_probe() {
             assert_eq!(get(addr, "/health/ready").await.status, 200);
         }
     }
-    let events = events.lock().unwrap();
+    let events = events.all();
     let changes: Vec<&String> = events
         .iter()
         .filter(|e| e.contains("health check status changed") && e.contains("check=\"database\""))
