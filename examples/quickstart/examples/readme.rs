@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use health_axum::prelude::*; // the macros, the types, the router extension, Router
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 // The state your handlers already share. The derive builds, at compile time, the table of
 // checks (`AppState::CHECKS`), the lifecycle accessor and `AppState::health_router()`.
@@ -64,7 +65,19 @@ impl HealthCheck for Upstream {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let db = sqlx::PgPool::connect(&std::env::var("DATABASE_URL")?).await?;
+    // Lazy: no connection is opened here, so the service starts while the database is down
+    // (startup and readiness answer 503, liveness 200) and connects once it is up. Without
+    // DATABASE_URL, libpq's variables apply (PGHOST, PGPORT, PGUSER, ...; localhost:5432).
+    let db = match std::env::var("DATABASE_URL") {
+        Ok(url) => PgPoolOptions::new().connect_lazy(&url)?,
+        Err(_) => PgPoolOptions::new().connect_lazy_with(PgConnectOptions::new()),
+    };
+    let port: u16 = match std::env::var("PORT") {
+        Ok(port) => port
+            .parse()
+            .map_err(|_| format!("PORT={port:?} is not a port"))?,
+        Err(_) => 3000,
+    };
     let state = AppState {
         db,
         upstream: Upstream {
@@ -76,7 +89,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/", axum::routing::get(|| async { "hello" }))
         .merge(AppState::health_router()) // /health, /health/{live,ready,startup}
         .with_state(state.clone());
-    let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;
+    let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
     // Marks the app started, serves, and on SIGTERM drains gracefully (see below).
     health_axum::serve(listener, app, state)
         .drain_delay(Duration::from_secs(5))

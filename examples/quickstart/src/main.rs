@@ -5,14 +5,20 @@
 //! `DATABASE_URL=postgres://user:pass@host/db` to use PostgreSQL instead.
 //!
 //! Health checks: `database` (critical: the framework's built-in pool check, a `SELECT 1` round
-//! trip with the pool's size in its details) and `migrations` (gates the startup probe). The
-//! server answers probes while the migrations run (startup 503, liveness 200).
+//! trip with the pool's size in its details), `migrations` (gates the startup probe) and `cache`
+//! (not critical: the in-memory note cache is usable). The server answers probes while the
+//! migrations run (startup 503, liveness 200); a database that is not reachable yet is waited
+//! for, retrying, for at most `STARTUP_BUDGET_MS` (default 5 minutes), then the process exits 1.
+//! TLS to PostgreSQL (`?sslmode=require`, `verify-full`) works: sqlx is built with rustls and
+//! the Mozilla root certificates.
 //!
 //! Probes answer on `/health/...` and on the Kubernetes names `/livez`, `/readyz`, `/startupz`
 //! and `/healthz`. `PROBE_PORT=9000` moves them to a port of their own (the management-port
 //! set-up). Check messages are withheld from callers unless they send
 //! `Authorization: Bearer $HEALTH_TOKEN` (when `HEALTH_TOKEN` is set).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
@@ -39,6 +45,9 @@ struct AppState {
     /// row turn it unhealthy.
     #[health(check(name = "database", critical, timeout_ms = 500, degraded_ms = 100))]
     db: AnyPool,
+    /// Not critical: without the cache, notes are read from the database, only slower.
+    #[health(check(name = "cache", timeout_ms = 200))]
+    cache: NoteCache,
     backend: Backend,
     #[health(lifecycle)]
     lifecycle: Lifecycle,
@@ -74,7 +83,44 @@ async fn migrations(state: &AppState) -> Result<CheckOutcome, sqlx::Error> {
     })
 }
 
-#[derive(Serialize)]
+/// The notes read by id, kept in memory (notes never change once written).
+#[derive(Clone, Default)]
+struct NoteCache(Arc<Mutex<HashMap<i64, Note>>>);
+
+impl NoteCache {
+    /// Entries kept at most; a full cache starts over (a small example needs no LRU).
+    const CAPACITY: usize = 1000;
+
+    fn get(&self, id: i64) -> Option<Note> {
+        self.0.lock().ok()?.get(&id).cloned()
+    }
+
+    fn put(&self, note: &Note) {
+        // The lock is never held across an `.await`, so a std `Mutex` is the right tool.
+        if let Ok(mut notes) = self.0.lock() {
+            if notes.len() >= Self::CAPACITY {
+                notes.clear();
+            }
+            notes.insert(note.id, note.clone());
+        }
+    }
+}
+
+/// The cache is usable: its lock is not poisoned by a panic. Details: its size.
+#[async_trait]
+impl HealthCheck for NoteCache {
+    async fn check(&self) -> CheckOutcome {
+        match self.0.lock() {
+            Ok(notes) => CheckOutcome::healthy().with_details(serde_json::json!({
+                "entries": notes.len(),
+                "capacity": Self::CAPACITY,
+            })),
+            Err(_) => CheckOutcome::unhealthy("note cache unusable: a request panicked holding it"),
+        }
+    }
+}
+
+#[derive(Clone, Serialize)]
 struct Note {
     id: i64,
     body: String,
@@ -93,8 +139,30 @@ fn api_error(status: StatusCode, message: &str) -> ApiError {
 }
 
 fn db_error(error: sqlx::Error) -> ApiError {
+    // SQLSTATE class 22, "data exception": the database rejected a value it was given, which
+    // came from the client. The handlers validate first; this is the net behind them.
+    let code = error.as_database_error().and_then(|e| e.code());
+    if code.is_some_and(|code| code.starts_with("22")) {
+        tracing::info!(%error, "the database rejected client input");
+        return api_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "the database rejects this value",
+        );
+    }
     tracing::error!(%error, "database error");
     api_error(StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+}
+
+/// Why a note body cannot be stored, if it cannot.
+fn invalid_body(body: &str) -> Option<&'static str> {
+    if body.is_empty() || body.len() > 10_000 {
+        Some("body must be 1 to 10000 bytes")
+    } else if body.contains('\0') {
+        // PostgreSQL text cannot hold U+0000 (it would answer "invalid byte sequence").
+        Some("body must not contain U+0000 (NUL)")
+    } else {
+        None
+    }
 }
 
 async fn index(State(state): State<AppState>) -> Json<serde_json::Value> {
@@ -128,11 +196,8 @@ async fn create_note(
     Json(new): Json<NewNote>,
 ) -> Result<(StatusCode, Json<Note>), ApiError> {
     let body = new.body.trim();
-    if body.is_empty() || body.len() > 10_000 {
-        return Err(api_error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "body must be 1 to 10000 bytes",
-        ));
+    if let Some(problem) = invalid_body(body) {
+        return Err(api_error(StatusCode::UNPROCESSABLE_ENTITY, problem));
     }
     let (id, created_at): (i64, String) =
         sqlx::query_as("INSERT INTO notes (body) VALUES ($1) RETURNING id, created_at")
@@ -140,20 +205,22 @@ async fn create_note(
             .fetch_one(&state.db)
             .await
             .map_err(db_error)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(Note {
-            id,
-            body: body.to_string(),
-            created_at,
-        }),
-    ))
+    let note = Note {
+        id,
+        body: body.to_string(),
+        created_at,
+    };
+    state.cache.put(&note);
+    Ok((StatusCode::CREATED, Json(note)))
 }
 
 async fn get_note(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Json<Note>, ApiError> {
+    if let Some(note) = state.cache.get(id) {
+        return Ok(Json(note));
+    }
     let row: Option<(i64, String, String)> =
         sqlx::query_as("SELECT id, body, created_at FROM notes WHERE id = $1")
             .bind(id)
@@ -162,11 +229,13 @@ async fn get_note(
             .map_err(db_error)?;
     let (id, body, created_at) =
         row.ok_or_else(|| api_error(StatusCode::NOT_FOUND, "no such note"))?;
-    Ok(Json(Note {
+    let note = Note {
         id,
         body,
         created_at,
-    }))
+    };
+    state.cache.put(&note);
+    Ok(Json(note))
 }
 
 #[derive(Deserialize)]
@@ -190,8 +259,97 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
     }
 }
 
+/// Whether a failed migration run means the database is not reachable (yet): not up, not
+/// resolvable, still starting, or out of connection slots. Anything else (bad credentials, a
+/// failing migration, a TLS misconfiguration) does not heal by waiting.
+fn database_unreachable(error: &sqlx::migrate::MigrateError) -> bool {
+    let sqlx::migrate::MigrateError::Execute(error) = error else {
+        return false;
+    };
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(error) => matches!(
+            error.code().as_deref(),
+            // cannot_connect_now (starting up, shutting down), too_many_connections
+            Some("57P03" | "53300")
+        ),
+        _ => false,
+    }
+}
+
+/// Start-up work that did not finish.
+#[derive(Debug)]
+enum StartupFailed {
+    /// The database was not reachable within the budget.
+    Budget {
+        budget: Duration,
+        last: sqlx::migrate::MigrateError,
+    },
+    /// The migrations failed for a reason waiting does not fix.
+    Migrations(sqlx::migrate::MigrateError),
+}
+
+impl std::fmt::Display for StartupFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartupFailed::Budget { budget, last } => write!(
+                f,
+                "the database was not reachable within the start-up budget of {} ms \
+                 (STARTUP_BUDGET_MS); last error: {last}",
+                budget.as_millis()
+            ),
+            StartupFailed::Migrations(error) => write!(f, "migrations failed: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for StartupFailed {}
+
+/// Runs the migrations, waiting for the database while it is unreachable: retries with a
+/// back-off (100 ms, doubling, at most 5 s) for at most `budget`. A retry that would start
+/// past the budget is not made.
+async fn migrate_when_reachable(
+    migrator: &'static Migrator,
+    db: AnyPool,
+    budget: Duration,
+) -> Result<(), StartupFailed> {
+    let deadline = tokio::time::Instant::now() + budget;
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match migrator.run(&db).await {
+            Ok(()) => return Ok(()),
+            Err(error) if database_unreachable(&error) => {
+                if tokio::time::Instant::now() + backoff > deadline {
+                    return Err(StartupFailed::Budget {
+                        budget,
+                        last: error,
+                    });
+                }
+                tracing::warn!(
+                    %error,
+                    retry_in_ms = backoff.as_millis() as u64,
+                    "database not reachable yet; migrations wait for it"
+                );
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+            Err(error) => return Err(StartupFailed::Migrations(error)),
+        }
+    }
+}
+
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("quickstart: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let level = env_or("LOG_LEVEL", Level::INFO)?;
     tracing_subscriber::fmt()
         .with_max_level(level)
@@ -210,6 +368,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let port: u16 = env_or("PORT", 3000)?;
     let drain_delay = Duration::from_millis(env_or("DRAIN_DELAY_MS", 5000)?);
     let shutdown_timeout = Duration::from_millis(env_or("SHUTDOWN_TIMEOUT_MS", 10_000)?);
+    let startup_budget = Duration::from_millis(env_or("STARTUP_BUDGET_MS", 300_000)?);
 
     sqlx::any::install_default_drivers();
     // Lazy: connections open on first use, so the server (and its probes) come up even while
@@ -221,6 +380,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let state = AppState {
         db,
+        cache: NoteCache::default(),
         backend,
         lifecycle: Lifecycle::new(),
     };
@@ -259,9 +419,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .shutdown_timeout(shutdown_timeout)
         // Start-up work runs while the probes already answer; `started` flips when it is done.
         .startup(async move {
-            backend.migrator().run(&db).await?;
+            migrate_when_reachable(backend.migrator(), db, startup_budget).await?;
             tracing::info!(?backend, "migrations applied");
-            Ok::<_, sqlx::migrate::MigrateError>(())
+            Ok::<_, StartupFailed>(())
         })
         .await?;
     Ok(())

@@ -1,12 +1,21 @@
-//! The README's complete example is a compiled file (`examples/readme.rs`); this keeps the two
-//! from drifting apart.
+//! The README against the code: its complete example is a compiled file (`examples/readme.rs`)
+//! that starts without a database, and every `curl` command it shows is run against the built
+//! example service, checking the shape of the answer the README shows.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use health_tests::{free_port, get, request_with_headers, wait_for_status, Response};
+
+const README: &str = include_str!("../../../README.md");
 
 #[test]
 fn readme_example_is_the_compiled_file() {
-    let readme = include_str!("../../../README.md");
     let code = include_str!("../examples/readme.rs");
     let marker = "`src/main.rs`";
-    let after = &readme[readme.find(marker).expect("README names src/main.rs")..];
+    let after = &README[README.find(marker).expect("README names src/main.rs")..];
     let start = after.find("```rust\n").expect("a rust block follows") + "```rust\n".len();
     let block = &after[start..];
     let block = &block[..block.find("```\n").expect("the block ends")];
@@ -14,4 +23,395 @@ fn readme_example_is_the_compiled_file() {
         block, code,
         "README's example differs from examples/quickstart/examples/readme.rs: update the README"
     );
+}
+
+#[test]
+fn readme_cargo_toml_enables_the_features_its_code_needs() {
+    let toml = fenced_blocks("toml")
+        .into_iter()
+        .find(|block| block.contains("health-axum"))
+        .expect("a Cargo.toml block with health-axum");
+    let health_axum = toml
+        .lines()
+        .find(|line| line.starts_with("health-axum"))
+        .unwrap();
+    assert!(health_axum.contains(r#""postgres""#), "{health_axum}");
+    let sqlx = toml.lines().find(|line| line.starts_with("sqlx")).unwrap();
+    assert!(sqlx.contains("tls-rustls"), "{sqlx}");
+}
+
+/// A child process, killed when dropped.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The README's service, built as the `readme` example of this package. `cargo test` builds
+/// examples only when it builds every target, so build it here (a no-op when it is current),
+/// into the target directory this test runs from.
+fn readme_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    let target_dir = profile_dir.parent().unwrap();
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "quickstart",
+            "--example",
+            "readme",
+        ])
+        .arg("--target-dir")
+        .arg(target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if profile_dir
+        .file_name()
+        .is_some_and(|name| name == "release")
+    {
+        cargo.arg("--release");
+    }
+    let status = cargo.status().expect("run cargo build --example readme");
+    assert!(status.success(), "building the readme example failed");
+    profile_dir.join("examples").join("readme")
+}
+
+/// Runs the README's service on a free port with `env`, with no PostgreSQL listening where
+/// it points; checks that it comes up anyway and answers as the README says.
+async fn readme_service_starts_without_a_database(env: &[(&str, String)]) {
+    let binary = tokio::task::spawn_blocking(readme_binary).await.unwrap();
+    let port = free_port();
+    let child = Command::new(binary)
+        .env("PORT", port.to_string())
+        .env_remove("DATABASE_URL")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the readme example");
+    let _running = Running(child);
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    // It reads PORT and answers at once: liveness checks no dependency.
+    let live = wait_for_status(addr, "/health/live", 200, Duration::from_secs(10)).await;
+    assert_eq!(live.json()["status"], "healthy", "{}", live.text());
+    // Not started: the `migrations` startup check cannot reach the database.
+    let startup = wait_for_status(addr, "/health/startup", 503, Duration::from_secs(5)).await;
+    assert_eq!(
+        startup.check_status("migrations").as_deref(),
+        Some("unhealthy"),
+        "{}",
+        startup.text()
+    );
+    assert_eq!(get(addr, "/health/ready").await.status, 503);
+    assert_eq!(get(addr, "/").await.text(), "hello");
+    // And it stays up.
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(get(addr, "/health/live").await.status, 200);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_readme_service_starts_without_database_url() {
+    // libpq's variables apply without DATABASE_URL: point them at a port nobody listens on.
+    readme_service_starts_without_a_database(&[
+        ("PGHOST", "127.0.0.1".to_string()),
+        ("PGPORT", free_port().to_string()),
+    ])
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_readme_service_starts_with_an_unreachable_database() {
+    let url = format!("postgres://app@127.0.0.1:{}/app", free_port());
+    readme_service_starts_without_a_database(&[("DATABASE_URL", url)]).await;
+}
+
+// -- Every curl command of the README, against the example ---------------------------------
+
+/// The contents of every fenced block of `language` in the README.
+fn fenced_blocks(language: &str) -> Vec<String> {
+    let fence = format!("```{language}\n");
+    let mut blocks = Vec::new();
+    let mut rest = README;
+    while let Some(start) = rest.find(&fence) {
+        let body = &rest[start + fence.len()..];
+        let end = body.find("```").expect("every block ends");
+        blocks.push(body[..end].to_string());
+        rest = &body[end..];
+    }
+    blocks
+}
+
+/// A `curl` command line from the README, and the output it shows after it (if any).
+#[derive(Debug)]
+struct Documented {
+    line: String,
+    shown: Vec<String>,
+}
+
+/// Every `curl` command in the README's `sh` blocks, and each `$ curl` in its `text` blocks with
+/// the output lines shown after it.
+fn documented_curls() -> Vec<Documented> {
+    let mut found = Vec::new();
+    for block in fenced_blocks("sh") {
+        for line in block.lines().map(str::trim) {
+            if line.starts_with("curl ") {
+                found.push(Documented {
+                    line: line.to_string(),
+                    shown: Vec::new(),
+                });
+            }
+        }
+    }
+    for block in fenced_blocks("text") {
+        let mut lines = block.lines().peekable();
+        while let Some(line) = lines.next() {
+            if let Some(command) = line.strip_prefix("$ ") {
+                if command.starts_with("curl ") {
+                    let mut shown = Vec::new();
+                    while let Some(next) = lines.next_if(|l| !l.starts_with("$ ")) {
+                        shown.push(next.to_string());
+                    }
+                    found.push(Documented {
+                        line: command.to_string(),
+                        shown,
+                    });
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Splits a shell line into words: single and double quotes, no escapes (the README uses none).
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quote = None;
+    let mut in_word = false;
+    for c in line.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => word.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
+}
+
+/// What one curl line asks: the path on port 3000, its headers, and whether its output is
+/// piped to a JSON formatter.
+#[derive(Debug)]
+struct Curl {
+    path: String,
+    headers: Vec<(String, String)>,
+    json_pipe: bool,
+}
+
+fn parse_curl(line: &str) -> Curl {
+    let (command, pipe) = match line.split_once('|') {
+        Some((command, pipe)) => (command, Some(pipe.trim())),
+        None => (line, None),
+    };
+    let json_pipe = match pipe {
+        None => false,
+        Some("python3 -m json.tool" | "jq" | "jq .") => true,
+        Some(other) => panic!("{line}: this test does not know the pipe {other:?}; teach it"),
+    };
+    let mut words = shell_words(command).into_iter();
+    assert_eq!(words.next().as_deref(), Some("curl"));
+    let mut headers = Vec::new();
+    let mut url = None;
+    while let Some(word) = words.next() {
+        match word.as_str() {
+            "-i" | "-s" | "-si" | "-is" | "-sS" | "--silent" | "--include" => {}
+            "-H" | "--header" => {
+                let header = words.next().expect("-H takes a header");
+                let (name, value) = header.split_once(':').expect("Name: value");
+                headers.push((name.trim().to_string(), value.trim().to_string()));
+            }
+            flag if flag.starts_with('-') => {
+                panic!("{line}: this test does not know the curl flag {flag}; teach it")
+            }
+            _ => {
+                assert!(url.is_none(), "{line}: one URL per command");
+                url = Some(word);
+            }
+        }
+    }
+    let url = url.unwrap_or_else(|| panic!("{line}: no URL"));
+    let url = url.strip_prefix("http://").unwrap_or(&url);
+    let path = url
+        .strip_prefix("localhost:3000")
+        .unwrap_or_else(|| panic!("{line}: the README's commands target localhost:3000"));
+    Curl {
+        path: if path.is_empty() {
+            "/".into()
+        } else {
+            path.into()
+        },
+        headers,
+        json_pipe,
+    }
+}
+
+/// Checks that `answer` has the shape the README documents for `curl`: the content type its
+/// format has, the verdict's fields, and for `?verbose` a line per check and a verdict line.
+fn assert_documented_shape(documented: &Documented, curl: &Curl, answer: &Response) {
+    let line = &documented.line;
+    assert!(
+        matches!(answer.status, 200 | 503),
+        "{line}: status {}: {}",
+        answer.status,
+        answer.text()
+    );
+    let content_type = answer.header("content-type").unwrap_or_default();
+    let accept = curl
+        .headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("accept"))
+        .map(|(_, value)| value.as_str());
+    if curl.path.contains("verbose") {
+        assert!(
+            content_type.starts_with("text/plain"),
+            "{line}: {content_type}"
+        );
+        let text = answer.text();
+        let lines: Vec<&str> = text.lines().collect();
+        let verdict = lines.last().copied().unwrap_or_default();
+        assert!(
+            verdict.ends_with(" check passed") || verdict.ends_with(" check failed"),
+            "{line}: verdict line {verdict:?} in {text:?}"
+        );
+        for check in &lines[..lines.len() - 1] {
+            assert!(
+                check.starts_with("[+]") || check.starts_with("[-]") || check.starts_with("warn:"),
+                "{line}: {check:?}"
+            );
+        }
+        // The checks the README shows are the checks the example answers with, excluded ones
+        // marked as such; pass or fail may differ (the README shows an outage).
+        for shown in &documented.shown {
+            let Some(rest) = shown
+                .strip_prefix("[+]")
+                .or_else(|| shown.strip_prefix("[-]"))
+            else {
+                continue;
+            };
+            let name = rest.split_whitespace().next().unwrap_or_default();
+            if name == "lifecycle" {
+                continue;
+            }
+            let answered = lines
+                .iter()
+                .find(|l| {
+                    l.get(3..)
+                        .is_some_and(|r| r.split_whitespace().next() == Some(name))
+                })
+                .unwrap_or_else(|| panic!("{line}: the README shows {shown:?}; got {text:?}"));
+            assert_eq!(
+                rest.contains(" excluded"),
+                answered.contains(" excluded"),
+                "{line}: the README shows {shown:?}; got {answered:?}"
+            );
+        }
+        return;
+    }
+    let body = answer.json();
+    if accept == Some("application/health+json") {
+        assert!(
+            content_type.starts_with("application/health+json"),
+            "{line}: {content_type}"
+        );
+        assert!(
+            matches!(body["status"].as_str(), Some("pass" | "warn" | "fail")),
+            "{line}: {body}"
+        );
+        assert!(body["checks"].is_object(), "{line}: {body}");
+    } else {
+        assert!(
+            content_type.starts_with("application/json"),
+            "{line}: {content_type}"
+        );
+        assert!(
+            matches!(
+                body["status"].as_str(),
+                Some("healthy" | "degraded" | "unhealthy")
+            ),
+            "{line}: {body}"
+        );
+        assert!(body["phase"].is_string(), "{line}: {body}");
+        assert!(body["checks"].is_array(), "{line}: {body}");
+    }
+    if curl.json_pipe {
+        // Parsed above: `python3 -m json.tool` would print it.
+        assert!(body.is_object(), "{line}: {body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_curl_in_the_readme_works_against_the_example() {
+    let documented = documented_curls();
+    assert!(
+        documented.len() >= 5,
+        "the README's curl commands were not found: {documented:?}"
+    );
+    let dir = health_tests::temp_dir("quickstart-readme");
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_quickstart"))
+        .env("PORT", port.to_string())
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/notes.db?mode=rwc", dir.display()),
+        )
+        .env("HEALTH_TOKEN", "secret")
+        .env_remove("PROBE_PORT")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the quickstart binary");
+    let _running = Running(child);
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    wait_for_status(addr, "/health/ready", 200, Duration::from_secs(30)).await;
+    for documented in &documented {
+        let curl = parse_curl(&documented.line);
+        let headers: Vec<(&str, &str)> = curl
+            .headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
+        let answer = request_with_headers(addr, "GET", &curl.path, &headers).await;
+        println!("{} -> {}", documented.line, answer.status);
+        assert_documented_shape(documented, &curl, &answer);
+        assert_eq!(
+            answer.status,
+            200,
+            "{}: the example is healthy: {}",
+            documented.line,
+            answer.text()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
