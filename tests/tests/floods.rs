@@ -526,3 +526,45 @@ async fn every_probe_port_answer_carries_nosniff() {
         );
     }
 }
+
+/// An HTTP/2 client that opens no flow-control window (SETTINGS_INITIAL_WINDOW_SIZE = 0) and
+/// sends one GET: the server can send the response head, never its body.
+fn h2_zero_window_request(path: &str) -> Vec<u8> {
+    let mut out = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    // SETTINGS: INITIAL_WINDOW_SIZE (0x4) = 0.
+    out.extend_from_slice(&[0, 0, 6, 0x4, 0, 0, 0, 0, 0, 0, 0x4, 0, 0, 0, 0]);
+    // HEADERS, END_STREAM | END_HEADERS, stream 1: :method GET, :scheme http, :path, :authority.
+    let mut block = vec![0x82, 0x86, 0x44, path.len() as u8];
+    block.extend_from_slice(path.as_bytes());
+    block.extend_from_slice(&[0x41, 1, b'x']);
+    out.extend_from_slice(&[0, 0, block.len() as u8, 0x1, 0x5, 0, 0, 0, 1]);
+    out.extend_from_slice(&block);
+    out
+}
+
+/// Answers that the client never lets the server send (a zero HTTP/2 window) cannot fill the
+/// probe port: past its cap the oldest stalled connection is shed for the new probe, and each
+/// such connection is dropped once its answer has made no progress for 2 s. On the application
+/// port, the same connection is dropped after its idle timeout (its send timeout).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_nobody_reads_cannot_shut_the_probes_out() {
+    let ports = start(Duration::from_secs(2)).await;
+    let began = Instant::now();
+    let request = h2_zero_window_request("/health/ready");
+    let held = hold(ports.probes, PAST_THE_CAP, &request).await;
+    let app_held = hold(ports.app, 100, &request).await;
+    let tally = probe_round(ports.probes, 20).await;
+    tally.report("HTTP/2 zero window, 1100 on the probe port + 100 on the app port");
+    assert_eq!(tally.ok, tally.sent, "{tally:?}");
+    // Probe port: send timeout 2 s, looked at every second; app port: 2 s, likewise.
+    let limit = Duration::from_secs(2 + 1 + 6).saturating_sub(began.elapsed());
+    let (closed, app_closed) = tokio::join!(
+        closed_within(held, limit),
+        closed_within(app_held, Duration::from_secs(2 + 1 + 6))
+    );
+    assert_eq!(
+        closed, PAST_THE_CAP,
+        "stalled probe-port connections still open"
+    );
+    assert_eq!(app_closed, 100, "stalled app-port connections still open");
+}

@@ -5,10 +5,16 @@
 //! (HTTP/1 + HTTP/2) builder, HTTP/1's header timer starts only at the first byte, HTTP/2 has no
 //! idle bound at all, and a graceful shutdown waits for a connection stuck in the middle of a
 //! request head. So each connection is driven by [`drive`], which owns its deadlines, and is
-//! tracked through its service ([`Tracked`]): a request is *in flight* from the moment its head
-//! has been read until its response body is dropped (sent, failed or cut). A connection with no
-//! request in flight is *idle*, and an idle connection is closed once it has been idle for the
-//! listener's `idle_timeout`, counted from its accept or from the end of its last answer.
+//! tracked through its service ([`Tracked`]):
+//!
+//! - a request is *in flight* from the moment its head has been read until its response body is
+//!   dropped (sent, failed or cut). A connection with no request in flight is *idle*, and is
+//!   closed once it has been idle for the listener's `idle_timeout`, counted from its accept or
+//!   from the end of its last answer;
+//! - a response body is *waiting* while hyper holds data from it that it has not been able to
+//!   send (or has not taken its first frame): a client that reads nothing, or an HTTP/2 client
+//!   that opens no flow-control window. A connection on which some body has been waiting with
+//!   no progress at all for the listener's `send_timeout` is dropped.
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -18,7 +24,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{Request, Response};
+use axum::http::{header, HeaderValue, Request, Response, StatusCode};
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
@@ -33,11 +39,14 @@ pub(crate) struct Limits {
     /// An idle connection (no request in flight) is closed after this long: from its accept
     /// until its first request head is in, and between answers.
     pub(crate) idle_timeout: Duration,
+    /// A connection whose answer makes no progress for this long (the client reads nothing) is
+    /// dropped.
+    pub(crate) send_timeout: Duration,
     /// Every connection is dropped this long after its accept, busy or not (the probe port,
     /// whose answers are small and immediate); `None`: no such bound (the application port).
     pub(crate) max_lifetime: Option<Duration>,
-    /// Close the connection after its first answer (the probe port: one probe, one
-    /// connection), on HTTP/2 as on HTTP/1.
+    /// Answer one request per connection (the probe port: one probe, one connection), on
+    /// HTTP/2 as on HTTP/1: later requests on it get a 503 without reaching the router.
     pub(crate) one_answer: bool,
 }
 
@@ -53,7 +62,8 @@ pub(crate) struct Shared {
     epoch: Instant,
     /// Requests in flight on every connection of the listener.
     in_flight: AtomicUsize,
-    /// Every connection closes gracefully: idle ones at once, busy ones after their answer.
+    /// Every connection closes gracefully: idle ones within the close grace, busy ones after
+    /// their answer.
     pub(crate) drain: CancellationToken,
     /// Every connection is dropped now, requests in flight or not.
     pub(crate) cut: CancellationToken,
@@ -83,23 +93,30 @@ impl Shared {
     }
 }
 
-/// The state of one connection, read by its driver and by the accept loop (which sheds the
-/// longest idle connection when it must make room). Atomics only: a request costs a few of
-/// them, no lock.
+/// The bit of [`ConnState::flight`] that marks a connection the accept loop has shed.
+const SHED: u32 = 1 << 31;
+
+/// The state of one connection, read by its driver and by the accept loop (which sheds a
+/// connection when it must make room). Atomics only: a request costs a few of them, no lock and
+/// no wake-up.
 #[derive(Debug)]
 pub(crate) struct ConnState {
     shared: Arc<Shared>,
     /// When the connection was accepted.
     accepted: Instant,
-    /// Requests whose head was read and whose response body is not yet dropped.
-    in_flight: AtomicU32,
+    /// Requests in flight (whose head was read and whose response body is not yet dropped), and
+    /// the [`SHED`] bit, in one word: a connection is shed only while nothing is in flight,
+    /// atomically, so a request that starts at that moment is never lost unseen.
+    flight: AtomicU32,
     /// Requests started on this connection.
     started: AtomicU32,
     /// When the connection last became idle (its accept, or the end of its last answer), in
     /// milliseconds since the listener's epoch.
     idle_since: AtomicU64,
-    /// Set by the accept loop: close now if still idle.
-    shed: AtomicBool,
+    /// Response bodies waiting for hyper to send what it holds of them.
+    waiting: AtomicU32,
+    /// The last send progress (a waiting body polled again), in milliseconds since the epoch.
+    progress_at: AtomicU64,
     /// Set when the connection's task ends.
     done: AtomicBool,
     /// Wakes the driver: shed, or (one-answer connections) a request started.
@@ -108,21 +125,28 @@ pub(crate) struct ConnState {
 
 impl ConnState {
     pub(crate) fn new(shared: &Arc<Shared>, accepted: Instant) -> Arc<ConnState> {
+        let now = shared.millis(accepted);
         Arc::new(ConnState {
-            idle_since: AtomicU64::new(shared.millis(accepted)),
+            idle_since: AtomicU64::new(now),
             accepted,
             shared: Arc::clone(shared),
-            in_flight: AtomicU32::new(0),
+            flight: AtomicU32::new(0),
             started: AtomicU32::new(0),
-            shed: AtomicBool::new(false),
+            waiting: AtomicU32::new(0),
+            progress_at: AtomicU64::new(now),
             done: AtomicBool::new(false),
             wake: Notify::new(),
         })
     }
 
+    /// When the connection was accepted.
+    pub(crate) fn accepted(&self) -> Instant {
+        self.accepted
+    }
+
     /// Since when the connection has been idle, or `None` while a request is in flight.
     pub(crate) fn idle_since(&self) -> Option<Instant> {
-        if self.in_flight.load(Ordering::Acquire) > 0 {
+        if self.flight.load(Ordering::Acquire) & !SHED > 0 {
             return None;
         }
         Some(self.shared.instant(self.idle_since.load(Ordering::Acquire)))
@@ -133,28 +157,75 @@ impl ConnState {
         self.done.load(Ordering::Acquire)
     }
 
-    /// Asks the driver to drop the connection if it is (still) idle.
-    pub(crate) fn shed(&self) {
-        self.shed.store(true, Ordering::Release);
+    /// Whether the connection was shed (and is closing, or closed).
+    pub(crate) fn is_shed(&self) -> bool {
+        self.flight.load(Ordering::Acquire) & SHED != 0
+    }
+
+    /// Sheds the connection if nothing is in flight on it, atomically with the start of a
+    /// request; `false` if a request is in flight (or it was shed already).
+    pub(crate) fn try_shed(&self) -> bool {
+        let shed = self
+            .flight
+            .compare_exchange(0, SHED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if shed {
+            self.wake.notify_one();
+        }
+        shed
+    }
+
+    /// Sheds the connection even with a request in flight (the probe port, whose answers are
+    /// immediate: a busy connection that is the oldest is a stalled one).
+    pub(crate) fn shed_busy(&self) {
+        self.flight.fetch_or(SHED, Ordering::AcqRel);
         self.wake.notify_one();
     }
 
-    fn request_started(&self, one_answer: bool) {
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
+    /// A request starts; whether it is the connection's first.
+    fn request_started(&self, one_answer: bool) -> bool {
+        self.flight.fetch_add(1, Ordering::AcqRel);
         self.shared.in_flight.fetch_add(1, Ordering::AcqRel);
-        self.started.fetch_add(1, Ordering::AcqRel);
-        if one_answer {
+        let first = self.started.fetch_add(1, Ordering::AcqRel) == 0;
+        if one_answer && first {
             self.wake.notify_one();
         }
+        first
     }
 
     fn request_ended(&self) {
         self.idle_since
             .store(self.shared.millis(Instant::now()), Ordering::Release);
         self.shared.in_flight.fetch_sub(1, Ordering::AcqRel);
-        // No wake-up: while a request is in flight the driver looks again one idle period
-        // later, and by then the idle deadline (counted from this moment) has not passed yet.
-        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+        // No wake-up: while a request is in flight the driver looks again periodically, and
+        // by then the idle deadline (counted from this moment) has not passed yet.
+        self.flight.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    fn wait_begins(&self) {
+        if self.waiting.fetch_add(1, Ordering::AcqRel) == 0 {
+            self.progress();
+        }
+    }
+
+    fn wait_ends(&self) {
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    fn progress(&self) {
+        self.progress_at
+            .store(self.shared.millis(Instant::now()), Ordering::Release);
+    }
+
+    /// Since when a waiting body has made no progress, if one is waiting.
+    fn stalled_since(&self) -> Option<Instant> {
+        if self.waiting.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        Some(
+            self.shared
+                .instant(self.progress_at.load(Ordering::Acquire)),
+        )
     }
 }
 
@@ -191,20 +262,36 @@ pub(crate) async fn drive<S>(
     tokio::pin!(connection);
     let shared = Arc::clone(&conn.shared);
     let end_of_life = limits.max_lifetime.map(|life| later(conn.accepted, life));
+    // While busy, look again this often: for a stalled answer, and for the idle deadline once
+    // the request ends (which does not wake the driver).
+    let look_again = (limits.send_timeout / 2).min(limits.idle_timeout);
     // Set once the connection was told to close; it then has `CLOSE_GRACE` from the later of
     // that moment and the end of its last answer.
     let mut closing: Option<Instant> = None;
     loop {
+        // Shed before the driver first ran (or since): close before hyper reads a request.
+        if conn.is_shed() {
+            return;
+        }
         let now = Instant::now();
         let deadline = match (conn.idle_since(), closing) {
             (Some(since), None) => later(since, limits.idle_timeout),
             (Some(since), Some(told)) => later(since.max(told), CLOSE_GRACE),
-            // A request in flight has no deadline of its own: the application decides how long
-            // a request takes, and the shutdown bound cuts it. Look again one idle period later
-            // (the idle deadline, counted from the request's end, cannot have passed by then),
-            // or one close grace later once the connection was told to close.
-            (None, None) => later(now, limits.idle_timeout),
-            (None, Some(_)) => later(now, CLOSE_GRACE),
+            // A request in flight has no deadline of its own on the application port: the
+            // application decides how long a request takes, and the shutdown bound cuts it.
+            // An answer that makes no progress does have one.
+            (None, _) => {
+                let look = later(
+                    now,
+                    if closing.is_some() {
+                        CLOSE_GRACE
+                    } else {
+                        look_again
+                    },
+                );
+                conn.stalled_since()
+                    .map_or(look, |since| look.min(later(since, limits.send_timeout)))
+            }
         };
         let deadline = end_of_life.map_or(deadline, |end| deadline.min(end));
         tokio::select! {
@@ -212,23 +299,15 @@ pub(crate) async fn drive<S>(
             () = shared.cut.cancelled() => return,
             _ = connection.as_mut() => return,
             () = shared.drain.cancelled(), if closing.is_none() => {
-                if conn.idle_since().is_some() {
-                    // Nothing in flight: an idle keep-alive connection must not hold the
-                    // shutdown (axum#991). Close it now.
-                    return;
-                }
+                // Idle or not, close gracefully: an idle connection within the close grace
+                // (hyper closes an idle HTTP/1 connection at once, after flushing what it still
+                // holds of the last answer), a busy one after its answer.
                 closing = Some(Instant::now());
                 connection.as_mut().graceful_shutdown();
             }
             () = conn.wake.notified() => {
-                if conn.shed.swap(false, Ordering::AcqRel) && conn.idle_since().is_some() {
-                    return;
-                }
-                if limits.one_answer
-                    && closing.is_none()
-                    && conn.started.load(Ordering::Acquire) > 0
-                {
-                    // HTTP/2: GOAWAY now, so the stream in flight is the last one (HTTP/1 has
+                if limits.one_answer && closing.is_none() && conn.started.load(Ordering::Acquire) > 0 {
+                    // HTTP/2: GOAWAY now, so that no new stream is opened (HTTP/1 has
                     // keep-alive off already).
                     closing = Some(Instant::now());
                     connection.as_mut().graceful_shutdown();
@@ -237,6 +316,16 @@ pub(crate) async fn drive<S>(
             () = tokio::time::sleep_until(deadline) => {
                 let now = Instant::now();
                 if end_of_life.is_some_and(|end| now >= end) {
+                    return;
+                }
+                if conn
+                    .stalled_since()
+                    .is_some_and(|since| now >= later(since, limits.send_timeout))
+                {
+                    tracing::debug!(
+                        send_timeout_ms = u64::try_from(limits.send_timeout.as_millis()).unwrap_or(u64::MAX),
+                        "dropping a connection whose answer made no progress (the client reads nothing)"
+                    );
                     return;
                 }
                 match (conn.idle_since(), closing) {
@@ -277,9 +366,12 @@ where
     type Future = TrackedFuture<S::Future>;
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
-        self.conn.request_started(self.one_answer);
+        let first = self.conn.request_started(self.one_answer);
+        // A second request on a one-answer connection (HTTP/2 streams opened before the GOAWAY
+        // reached the client) does not reach the router.
+        let inner = (first || !self.one_answer).then(|| self.inner.call(request));
         TrackedFuture {
-            inner: self.inner.call(request),
+            inner,
             guard: Some(InFlight(Arc::clone(&self.conn))),
         }
     }
@@ -296,10 +388,11 @@ impl Drop for InFlight {
 
 pin_project_lite::pin_project! {
     /// The application's response future, carrying the request's [`InFlight`] guard over to the
-    /// response body (or dropping it, if the future is dropped first). No allocation.
+    /// response body (or dropping it, if the future is dropped first). No allocation. `None`:
+    /// answer 503 at once (a request past the first on a one-answer connection).
     pub(crate) struct TrackedFuture<F> {
         #[pin]
-        inner: F,
+        inner: Option<F>,
         guard: Option<InFlight>,
     }
 }
@@ -312,19 +405,56 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let Ok(response) = std::task::ready!(this.inner.poll(cx));
+        let response = match this.inner.as_pin_mut() {
+            Some(inner) => {
+                let Ok(response) = std::task::ready!(inner.poll(cx));
+                response
+            }
+            None => one_answer_only(),
+        };
         let guard = this.guard.take();
+        if let Some(InFlight(conn)) = &guard {
+            conn.wait_begins();
+        }
         Poll::Ready(Ok(response.map(|body| TrackedBody {
             body,
-            _guard: guard,
+            waiting: true,
+            guard,
         })))
     }
 }
 
-/// A response body that ends its request's time in flight when dropped.
+/// The answer to a second request on a probe connection.
+fn one_answer_only() -> Response<Body> {
+    let mut response = Response::new(Body::from(
+        "{\"error\":\"the probe port answers one request per connection\"}",
+    ));
+    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// A response body that ends its request's time in flight when dropped, and tells its
+/// connection while hyper holds data from it that it could not send yet.
 pub(crate) struct TrackedBody {
     body: Body,
-    _guard: Option<InFlight>,
+    /// Handed to hyper (the response head, or the last frame), not polled again since.
+    waiting: bool,
+    guard: Option<InFlight>,
+}
+
+impl TrackedBody {
+    fn conn(&self) -> Option<&ConnState> {
+        self.guard.as_ref().map(|InFlight(conn)| &**conn)
+    }
 }
 
 impl hyper::body::Body for TrackedBody {
@@ -335,7 +465,22 @@ impl hyper::body::Body for TrackedBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
+        if self.waiting {
+            // hyper came back for more: what it held has gone out.
+            self.waiting = false;
+            if let Some(conn) = self.conn() {
+                conn.progress();
+                conn.wait_ends();
+            }
+        }
+        let polled = Pin::new(&mut self.body).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(_))) = &polled {
+            self.waiting = true;
+            if let Some(conn) = self.conn() {
+                conn.wait_begins();
+            }
+        }
+        polled
     }
 
     fn is_end_stream(&self) -> bool {
@@ -344,5 +489,15 @@ impl hyper::body::Body for TrackedBody {
 
     fn size_hint(&self) -> SizeHint {
         self.body.size_hint()
+    }
+}
+
+impl Drop for TrackedBody {
+    fn drop(&mut self) {
+        if self.waiting {
+            if let Some(conn) = self.conn() {
+                conn.wait_ends();
+            }
+        }
     }
 }

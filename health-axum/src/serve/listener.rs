@@ -32,6 +32,9 @@ pub(crate) struct Policy {
     /// Open connections at most; at the cap, the longest-idle connection is shed for the new
     /// one.
     pub(crate) max_connections: usize,
+    /// At the cap with no connection idle, shed the oldest busy one (the probe port, whose
+    /// answers are immediate) rather than wait for one to end.
+    pub(crate) shed_busy: bool,
     pub(crate) limits: Limits,
     /// Which port, for log lines.
     pub(crate) port: &'static str,
@@ -45,20 +48,31 @@ pub(crate) fn set_backlog(listener: &TcpListener, backlog: u32) {
     }
 }
 
-/// The HTTP/1.1 + HTTP/2 connection builder. hyper's own header timer is left off: the
-/// connection driver's idle deadline covers the head, from the accept on.
-pub(crate) fn http_builder(keep_alive: bool) -> Builder<TokioExecutor> {
+/// The HTTP/1.1 + HTTP/2 connection builder. hyper's own header timer is turned off: the
+/// connection driver's idle deadline covers the head, from the accept on. A one-answer
+/// connection has no HTTP/1 keep-alive and one HTTP/2 stream at a time.
+pub(crate) fn http_builder(one_answer: bool) -> Builder<TokioExecutor> {
     let mut builder = Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .keep_alive(keep_alive);
-    builder.http2().timer(TokioTimer::new());
+        .header_read_timeout(None)
+        .keep_alive(!one_answer);
+    let mut http2 = builder.http2();
+    http2.timer(TokioTimer::new());
+    if one_answer {
+        http2.max_concurrent_streams(1);
+    }
     builder
 }
 
 /// Runs the accept loop of `listener` until `stop` is cancelled, then waits for its open
 /// connections to end (they drain or are cut through `shared`).
+///
+/// Connections are counted as tasks, from their accept until their task has ended, so the cap
+/// holds descriptors too: a shed connection counts until it is closed. A connection accepted at
+/// the cap sheds another ([`make_room`]), and nothing more is accepted until a task ends; new
+/// connections wait in the listen backlog meanwhile.
 pub(crate) async fn accept_loop(
     listener: TcpListener,
     router: Router,
@@ -68,27 +82,33 @@ pub(crate) async fn accept_loop(
 ) {
     let mut make_service: IntoMakeServiceWithConnectInfo<Router, SocketAddr> =
         router.into_make_service_with_connect_info::<SocketAddr>();
-    let builder = Arc::new(http_builder(!policy.limits.one_answer));
+    let builder = Arc::new(http_builder(policy.limits.one_answer));
     let mut open: Vec<Arc<ConnState>> = Vec::new();
     let mut tasks = JoinSet::new();
     let mut errors = ErrorLog::new(policy.port);
     loop {
+        // One over the cap at most: the connection accepted last, while the one shed for it
+        // closes. Nothing more is accepted until a task ends.
+        let room = tasks.len() <= policy.max_connections;
         tokio::select! {
             biased;
             () = stop.cancelled() => break,
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-            accepted = listener.accept() => match accepted {
+            accepted = listener.accept(), if room => match accepted {
                 Ok((stream, remote)) => {
                     let now = Instant::now();
-                    if !make_room(&mut open, policy.max_connections) {
-                        errors.full(policy.max_connections);
-                        drop(stream);
-                        continue;
-                    }
                     let _ = stream.set_nodelay(true);
                     let Ok(service) = make_service.call(remote).await;
                     let service = TowerToHyperService::new(service);
                     let conn = ConnState::new(&shared, now);
+                    // Forget ended connections now and then, so the list stays about as long
+                    // as the number of open ones.
+                    if open.len() >= 2 * tasks.len() + 64 {
+                        open.retain(|conn| !conn.is_done());
+                    }
+                    if tasks.len() >= policy.max_connections {
+                        make_room(&mut open, policy.shed_busy);
+                    }
                     open.push(Arc::clone(&conn));
                     let builder = Arc::clone(&builder);
                     let limits = policy.limits;
@@ -106,33 +126,35 @@ pub(crate) async fn accept_loop(
     while tasks.join_next().await.is_some() {}
 }
 
-/// Makes room for one more connection: forgets those that ended, and at the cap sheds the one
-/// idle the longest (a connection that sends nothing, a slow head, an idle keep-alive), never
-/// the newest. `false` when every open connection has a request in flight.
-fn make_room(open: &mut Vec<Arc<ConnState>>, max: usize) -> bool {
-    if open.len() < max {
-        return true;
+/// At the cap, for a new connection: sheds one of the open ones, never the new one.
+///
+/// - On the application port, the one idle the longest (a connection that sends nothing, a
+///   slow head, an idle keep-alive); none while every one has a request in flight (the new
+///   connection then waits for one to end, one over the cap).
+/// - On the probe port (`shed_busy`), the oldest one, idle or not: its answers are immediate,
+///   so the oldest connection is a silent, slow or stalled one, never a probe being answered.
+fn make_room(open: &mut Vec<Arc<ConnState>>, shed_busy: bool) {
+    open.retain(|conn| !conn.is_done() && !conn.is_shed());
+    if shed_busy {
+        if let Some(oldest) = open.iter().min_by_key(|conn| conn.accepted()) {
+            if !oldest.try_shed() {
+                oldest.shed_busy();
+            }
+        }
+        return;
     }
-    open.retain(|conn| !conn.is_done());
-    if open.len() < max {
-        return true;
-    }
-    let oldest = open
+    let mut idle: Vec<(Instant, usize)> = open
         .iter()
         .enumerate()
         .filter_map(|(i, conn)| conn.idle_since().map(|since| (since, i)))
-        .min();
-    match oldest {
-        Some((_, i)) => {
-            open.swap_remove(i).shed();
-            true
-        }
-        None => false,
-    }
+        .collect();
+    idle.sort_unstable();
+    // A request may start between the look and the shed: then try the next one.
+    let _ = idle.iter().any(|&(_, i)| open[i].try_shed());
 }
 
-/// Accept errors and refusals, logged at most once per [`ErrorLog::EVERY`] with a count of
-/// those not logged, instead of ten lines a second.
+/// Accept errors, logged at most once per [`ErrorLog::EVERY`] with a count of those not
+/// logged, instead of ten lines a second.
 struct ErrorLog {
     port: &'static str,
     last: Option<Instant>,
@@ -159,17 +181,6 @@ impl ErrorLog {
         }
         self.last = Some(now);
         Some(std::mem::take(&mut self.suppressed))
-    }
-
-    fn full(&mut self, max: usize) {
-        if let Some(suppressed) = self.due() {
-            tracing::warn!(
-                port = self.port,
-                max_connections = max,
-                suppressed,
-                "every connection has a request in flight; a new connection was closed"
-            );
-        }
     }
 
     /// A connection that failed before it was accepted is skipped; anything else (out of file

@@ -54,6 +54,10 @@ pub const PROBE_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Every probe-port connection is dropped this long after its accept.
 const PROBE_MAX_LIFETIME: Duration = Duration::from_secs(10);
 
+/// A probe-port connection whose answer makes no progress for this long (the client reads
+/// nothing, or opens no HTTP/2 window) is dropped.
+const PROBE_SEND_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// The error of a failed start-up task.
 type StartupError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -282,8 +286,10 @@ impl Serve {
             }
             let policy = Policy {
                 max_connections: probe_cap,
+                shed_busy: true,
                 limits: Limits {
                     idle_timeout: PROBE_IDLE_TIMEOUT,
+                    send_timeout: PROBE_SEND_TIMEOUT,
                     max_lifetime: Some(PROBE_MAX_LIFETIME),
                     one_answer: true,
                 },
@@ -299,8 +305,10 @@ impl Serve {
         }
         let policy = Policy {
             max_connections: app_cap,
+            shed_busy: false,
             limits: Limits {
                 idle_timeout,
+                send_timeout: idle_timeout,
                 max_lifetime: None,
                 one_answer: false,
             },
