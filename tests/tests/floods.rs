@@ -556,6 +556,9 @@ async fn answers_nobody_reads_cannot_shut_the_probes_out() {
     let tally = probe_round(ports.probes, 20).await;
     tally.report("HTTP/2 zero window, 1100 on the probe port + 100 on the app port");
     assert_eq!(tally.ok, tally.sent, "{tally:?}");
+    // Within the kubelet's default probe timeout: the stalled connections are shed for the
+    // probes, not merely cut at their send timeout.
+    assert!(tally.worst < Duration::from_secs(1), "{tally:?}");
     // Probe port: send timeout 2 s, looked at every second; app port: 2 s, likewise.
     let limit = Duration::from_secs(2 + 1 + 6).saturating_sub(began.elapsed());
     let (closed, app_closed) = tokio::join!(
