@@ -427,3 +427,24 @@ macro_rules! one_check_state {
         }
     };
 }
+
+/// A handler that never answers (it sleeps an hour), for shutdown tests: route it at `/stuck`.
+pub async fn stuck_handler() -> &'static str {
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    "never"
+}
+
+/// Sends `GET /stuck` on a new connection and reads until the server closes it; resolves to the
+/// bytes received (none when the request was cut without an answer).
+pub fn stuck_request(addr: SocketAddr) -> tokio::task::JoinHandle<Vec<u8>> {
+    tokio::spawn(async move {
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        stream
+            .write_all(b"GET /stuck HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("write");
+        let mut buf = Vec::new();
+        let _ = stream.read_to_end(&mut buf).await;
+        buf
+    })
+}

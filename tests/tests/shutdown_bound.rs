@@ -21,13 +21,7 @@ async fn a_request_outliving_the_shutdown_timeout_does_not_hold_the_process() {
         lifecycle: Lifecycle::new(),
     };
     let app = Router::new()
-        .route(
-            "/stuck",
-            route_get(|| async {
-                tokio::time::sleep(Duration::from_secs(3600)).await;
-                "never"
-            }),
-        )
+        .route("/stuck", route_get(health_tests::stuck_handler))
         .merge(State::health_router())
         .with_state(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -40,16 +34,7 @@ async fn a_request_outliving_the_shutdown_timeout_does_not_hold_the_process() {
             .await
     });
     assert_eq!(get(addr, "/health/ready").await.status, 200);
-    let stuck = tokio::spawn(async move {
-        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        s.write_all(b"GET /stuck HTTP/1.1\r\nHost: x\r\n\r\n")
-            .await
-            .unwrap();
-        let mut buf = Vec::new();
-        let _ = s.read_to_end(&mut buf).await;
-        buf
-    });
+    let stuck = health_tests::stuck_request(addr);
     tokio::time::sleep(Duration::from_millis(100)).await;
 
     let begun = Instant::now();
@@ -79,13 +64,7 @@ async fn requests_cut_at_the_bound_are_counted_in_the_log() {
         lifecycle: Lifecycle::new(),
     };
     let app = Router::new()
-        .route(
-            "/stuck",
-            route_get(|| async {
-                tokio::time::sleep(Duration::from_secs(3600)).await;
-                "never"
-            }),
-        )
+        .route("/stuck", route_get(health_tests::stuck_handler))
         .with_state(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -95,14 +74,7 @@ async fn requests_cut_at_the_bound_are_counted_in_the_log() {
             .shutdown_timeout(Duration::from_millis(300))
             .into_future(),
     );
-    let mut stuck = Vec::new();
-    for _ in 0..3 {
-        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-        s.write_all(b"GET /stuck HTTP/1.1\r\nHost: x\r\n\r\n")
-            .await
-            .unwrap();
-        stuck.push(s);
-    }
+    let _stuck: Vec<_> = (0..3).map(|_| health_tests::stuck_request(addr)).collect();
     // Wait until the three requests are in the handlers.
     tokio::time::sleep(Duration::from_millis(200)).await;
     state.lifecycle.begin_drain();

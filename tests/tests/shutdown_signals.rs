@@ -134,13 +134,7 @@ async fn a_third_signal_cuts_requests_in_flight() {
     let state = state();
     let (listener, addr) = bind().await;
     let app = Router::new()
-        .route(
-            "/stuck",
-            route_get(|| async {
-                tokio::time::sleep(Duration::from_secs(3600)).await;
-                "never"
-            }),
-        )
+        .route("/stuck", route_get(health_tests::stuck_handler))
         .merge(State::health_router())
         .with_state(state.clone());
     let server = tokio::spawn(
@@ -150,16 +144,7 @@ async fn a_third_signal_cuts_requests_in_flight() {
             .into_future(),
     );
     assert_eq!(get(addr, "/health/ready").await.status, 200);
-    let stuck = tokio::spawn(async move {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-        s.write_all(b"GET /stuck HTTP/1.1\r\nHost: x\r\n\r\n")
-            .await
-            .unwrap();
-        let mut buf = Vec::new();
-        let _ = s.read_to_end(&mut buf).await;
-        buf
-    });
+    let stuck = health_tests::stuck_request(addr);
     tokio::time::sleep(Duration::from_millis(200)).await;
     send_sigterm(std::process::id());
     tokio::time::sleep(Duration::from_millis(200)).await;
