@@ -258,26 +258,8 @@ fn json_at(answer: &Answer<'_>, pass: Pass) -> (Vec<u8>, usize) {
         out.extend_from_slice(br#","reason":"#);
         json_str(&mut out, reason);
     }
-    if !answer.excluded.is_empty() {
-        out.extend_from_slice(br#","excluded":["#);
-        for (i, name) in answer.excluded.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            json_str(&mut out, name);
-        }
-        out.push(b']');
-    }
-    if !answer.warnings.is_empty() {
-        out.extend_from_slice(br#","warnings":["#);
-        for (i, warning) in answer.warnings.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            json_str(&mut out, warning);
-        }
-        out.push(b']');
-    }
+    json_str_list(&mut out, br#","excluded":["#, answer.excluded);
+    json_str_list(&mut out, br#","warnings":["#, answer.warnings);
     out.extend_from_slice(br#","checks":["#);
     // Room for the closing `],"omitted":NNNN}`.
     let omitted = append_checks(
@@ -309,6 +291,21 @@ fn json_str(out: &mut Vec<u8>, s: &str) {
         // Serializing a string into a Vec cannot fail.
         let _ = serde_json::to_writer(&mut *out, s);
     }
+}
+
+/// `key` (`,"name":[`) and the strings of `items` as a JSON array; nothing when `items` is empty.
+fn json_str_list<T: AsRef<str>>(out: &mut Vec<u8>, key: &[u8], items: &[T]) {
+    if items.is_empty() {
+        return;
+    }
+    out.extend_from_slice(key);
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        json_str(out, item.as_ref());
+    }
+    out.push(b']');
 }
 
 /// `,"key":` (keys are fixed ASCII).
