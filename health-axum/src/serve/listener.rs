@@ -271,3 +271,38 @@ pub(crate) mod fds {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn accept_errors_are_logged_once_per_period_with_a_count_of_the_rest() {
+        let mut log = ErrorLog::new("app");
+        assert_eq!(log.due(), Some(0), "the first error is logged");
+        for _ in 0..99 {
+            assert_eq!(log.due(), None, "within 10 s of the last line");
+            tokio::time::advance(Duration::from_millis(50)).await;
+        }
+        tokio::time::advance(ErrorLog::EVERY).await;
+        assert_eq!(log.due(), Some(99), "the next line counts those not logged");
+        assert_eq!(log.due(), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_accept_error_pauses_the_loop_instead_of_spinning() {
+        let mut log = ErrorLog::new("probe");
+        let begun = Instant::now();
+        log.accept_failed(io::Error::from_raw_os_error(24)).await; // EMFILE
+        assert!(begun.elapsed() >= Duration::from_millis(20));
+        let begun = Instant::now();
+        log.accept_failed(io::Error::from(io::ErrorKind::ConnectionAborted))
+            .await;
+        assert_eq!(
+            begun.elapsed(),
+            Duration::ZERO,
+            "a failed handshake is skipped"
+        );
+        assert_eq!(log.suppressed, 0);
+    }
+}
