@@ -118,7 +118,7 @@ pub(crate) fn push_quoted(out: &mut String, name: &str) {
     let mut escaped = 0;
     let mut end = name.len();
     for (at, c) in name.char_indices() {
-        escaped += c.escape_debug().len();
+        escaped += c.escape_debug().map(char::len_utf8).sum::<usize>();
         if escaped > SHOWN_BYTES {
             end = at;
             break;
@@ -340,6 +340,11 @@ mod tests {
             !text.contains(['\n', '\r', '\u{2028}', '\u{85}', '\u{1}']),
             "{text}"
         );
+        // The bound is in bytes: a name of four-byte characters is cut as short.
+        let emoji = "\u{1F600}".repeat(100);
+        let names = vec![emoji.as_str().into(); SHOWN_NAMES];
+        let text = Warning::NoMatches { names, more: 9 }.to_text();
+        assert!(text.len() < 700, "{} bytes", text.len());
     }
 
     #[test]

@@ -254,7 +254,7 @@ fn json_at(answer: &Answer<'_>, pass: Pass) -> (Vec<u8>, usize) {
     out.extend_from_slice(report.phase.as_str().as_bytes());
     out.extend_from_slice(br#"","version":"#);
     json_str(&mut out, answer.version);
-    if let Some(reason) = report.reason {
+    if let Some(reason) = report.reason.as_deref() {
         out.extend_from_slice(br#","reason":"#);
         json_str(&mut out, reason);
     }
@@ -489,7 +489,7 @@ fn health_json_at(answer: &Answer<'_>, pass: Pass) -> (Vec<u8>, usize) {
         "description".into(),
         format!("{} probe", probe_name(report.scope)).into(),
     );
-    if let Some(reason) = report.reason {
+    if let Some(reason) = report.reason.as_deref() {
         head.insert("output".into(), reason.into());
     }
     let _ = serde_json::to_writer(&mut out, &head);
@@ -700,7 +700,7 @@ fn text(answer: &Answer<'_>) -> Vec<u8> {
     let report = answer.report;
     let probe = probe_name(report.scope);
     let mut out = Vec::with_capacity(256);
-    if let Some(reason) = report.reason {
+    if let Some(reason) = report.reason.as_deref() {
         let _ = writeln!(Utf8(&mut out), "[-]lifecycle failed: {reason}");
     }
     // Room for the excluded checks' lines, the warnings, the summary line and the verdict line.

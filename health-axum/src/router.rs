@@ -233,6 +233,16 @@ impl<S: HealthState> HealthRouter<S> {
                         },
                     )),
                 );
+            if path != "/" {
+                // Below a probe path, what names no check still gets the probe routes' JSON 404
+                // and headers (not the application's fallback): a trailing `/`, or more segments.
+                router = router
+                    .route(&format!("{path}/"), only_get(get(no_such_check)))
+                    .route(
+                        &format!("{check_path}/{{*rest}}"),
+                        only_get(get(no_such_check)),
+                    );
+            }
         }
         router
     }
@@ -253,6 +263,14 @@ fn only_get<R: Clone + Send + Sync + 'static>(route: MethodRouter<R>) -> MethodR
             .insert(header::ALLOW, HeaderValue::from_static("GET,HEAD"));
         response
     })
+}
+
+/// A path below a probe path that names no check.
+async fn no_such_check() -> Response {
+    response::error(
+        StatusCode::NOT_FOUND,
+        "no such check: a per-check path is the probe's path, `/`, and one check name",
+    )
 }
 
 /// What every route of one router shares.

@@ -187,10 +187,12 @@ impl Lifecycle {
 
     /// Why a probe fails while the phase is starting. A lifecycle that nothing drives (no
     /// `serve`, no scheduler, no phase change yet) most likely belongs to a second copy of the
-    /// state, built apart from the one given to `serve`: it would answer 503 forever. The reason
-    /// says so at once, and the first probe after a short grace logs it as an error, once.
+    /// state, built apart from the one given to `serve`: it would answer 503 forever. After a
+    /// short grace, the reason says so, and the first such probe logs it as an error, once.
     pub(crate) fn starting_reason(&self) -> &'static str {
-        if self.inner.driven.load(Ordering::Acquire) {
+        if self.inner.driven.load(Ordering::Acquire)
+            || self.inner.created.elapsed() < UNDRIVEN_GRACE
+        {
             return REASON_NOT_STARTED;
         }
         self.log_undriven();
@@ -199,9 +201,7 @@ impl Lifecycle {
 
     #[cold]
     fn log_undriven(&self) {
-        if self.inner.created.elapsed() >= UNDRIVEN_GRACE
-            && !self.inner.undriven_logged.swap(true, Ordering::Relaxed)
-        {
+        if !self.inner.undriven_logged.swap(true, Ordering::Relaxed) {
             tracing::error!(
                 "health probes are answered for a state whose lifecycle nothing starts: no \
                  `health_axum::serve` (and no `start_scheduler`) runs for it, so every probe \

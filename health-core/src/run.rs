@@ -334,8 +334,9 @@ pub struct Report {
     pub status: Status,
     /// Whether the probe passes (HTTP 200) or fails (HTTP 503).
     pub passing: bool,
-    /// Why the probe fails regardless of the checks, if it does (e.g. draining).
-    pub reason: Option<&'static str>,
+    /// Why the probe fails regardless of the checks, if it does (e.g. draining, or the startup
+    /// checks that have not passed yet, by name).
+    pub reason: Option<Cow<'static, str>>,
     /// The checks evaluated, in registry order.
     pub checks: Vec<CheckReport>,
 }
@@ -347,7 +348,7 @@ impl Report {
             phase,
             status: Status::Unhealthy,
             passing: false,
-            reason: Some(reason),
+            reason: Some(Cow::Borrowed(reason)),
             checks: Vec::new(),
         }
     }
@@ -511,8 +512,40 @@ fn probe_of(scope: Scope) -> Probe {
     }
 }
 
-/// Why a probe fails while a startup check has not passed.
-const REASON_STARTUP_PENDING: &str = "a startup check has not passed";
+/// Why the startup gate holds: the startup checks that have not passed, by name (at most
+/// [`NAMED_PENDING`] of them, then a count). Built only on that failing path.
+fn startup_pending(checks: &[CheckReport]) -> Cow<'static, str> {
+    let pending: Vec<&str> = checks
+        .iter()
+        .filter(|c| c.probes.contains(Probe::Startup) && c.status == Status::Unhealthy)
+        .map(|c| c.name)
+        .collect();
+    let mut reason = String::from(if pending.len() == 1 {
+        "startup check "
+    } else {
+        "startup checks "
+    });
+    for (i, name) in pending.iter().take(NAMED_PENDING).enumerate() {
+        if i > 0 {
+            reason.push_str(", ");
+        }
+        reason.push('"');
+        reason.push_str(name);
+        reason.push('"');
+    }
+    if pending.len() > NAMED_PENDING {
+        reason.push_str(&format!(" and {} more", pending.len() - NAMED_PENDING));
+    }
+    reason.push_str(if pending.len() == 1 {
+        " has not passed"
+    } else {
+        " have not passed"
+    });
+    Cow::Owned(reason)
+}
+
+/// How many pending startup checks a reason names.
+const NAMED_PENDING: usize = 5;
 
 /// The answer for one check alone (`/health/ready/<name>`): its latest state, judged at the
 /// time of the request. The lifecycle still decides first, as for the whole probe: while the
@@ -577,13 +610,16 @@ async fn evaluate_all<S: HealthState>(state: &S, scope: Scope) -> Report {
         }
         Scope::Probe(Probe::Startup) => {
             if lifecycle.has_been_ready() {
+                // Passed once, passes for good; the same checks are listed as before (those that
+                // gate only this probe are retired: their last result, no longer run).
+                let checks = latest(state, |s| s.is_in(Probe::Startup)).await;
                 return Report {
                     scope,
                     phase,
-                    status: Status::Healthy,
+                    status: aggregate(statuses(&checks)),
                     passing: true,
                     reason: None,
-                    checks: Vec::new(),
+                    checks,
                 };
             }
             match phase {
@@ -610,7 +646,7 @@ async fn evaluate_all<S: HealthState>(state: &S, scope: Scope) -> Report {
                 },
                 passing: passed,
                 // The startup gate itself: exclusions never lift it.
-                reason: (!passed).then_some(REASON_STARTUP_PENDING),
+                reason: (!passed).then(|| startup_pending(&checks)),
                 checks,
             }
         }
@@ -631,7 +667,9 @@ async fn evaluate_all<S: HealthState>(state: &S, scope: Scope) -> Report {
             if pending_startup {
                 let passed = startup_passed(&checks);
                 // The startup checks gate readiness until they pass once, but readiness lists
-                // only its own checks, before start-up as after it.
+                // only its own checks, before start-up as after it: those that hold it are
+                // named in the reason.
+                let reason = (!passed).then(|| startup_pending(&checks));
                 if !full {
                     checks.retain(|c| c.probes.contains(Probe::Ready));
                 }
@@ -640,7 +678,8 @@ async fn evaluate_all<S: HealthState>(state: &S, scope: Scope) -> Report {
                 } else {
                     return Report {
                         checks,
-                        ..Report::lifecycle_fail(scope, phase, REASON_STARTUP_PENDING)
+                        reason,
+                        ..Report::lifecycle_fail(scope, phase, "")
                     };
                 }
             }
@@ -658,7 +697,7 @@ async fn evaluate_all<S: HealthState>(state: &S, scope: Scope) -> Report {
                 phase,
                 status,
                 passing: status != Status::Unhealthy && !draining,
-                reason: draining.then_some(REASON_DRAINING),
+                reason: draining.then_some(Cow::Borrowed(REASON_DRAINING)),
                 checks,
             }
         }

@@ -960,6 +960,9 @@ async fn every_answer_of_the_probe_router_says_nosniff() {
     let mut views = every_view(addr, &[]).await;
     for (method, path, headers) in [
         ("GET", "/health/ready/nope", vec![]),
+        ("GET", "/health/ready/", vec![]),
+        ("GET", "/health/ready/database/extra", vec![]),
+        ("GET", "/readyz/a/b/c", vec![]),
         ("GET", "/health/ready/%FF%FE", vec![]),
         ("HEAD", "/readyz/nope", vec![]),
         ("POST", "/health/ready", vec![]),

@@ -183,7 +183,10 @@ async fn readiness_probe_completes_startup_when_no_startup_probe_is_configured()
     refresh(&state).await;
     let ready = get(addr, "/health/ready").await;
     assert_eq!(ready.status, 503);
-    assert_eq!(ready.json()["reason"], "a startup check has not passed");
+    assert_eq!(
+        ready.json()["reason"],
+        "startup check \"migrations\" has not passed"
+    );
     state.migrations.set(OK);
     refresh(&state).await;
     assert_eq!(get(addr, "/health/ready").await.status, 200);

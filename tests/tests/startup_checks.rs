@@ -1,7 +1,8 @@
 //! Startup checks and the start-up work they check: a startup check is not run while the work
 //! is under way (its first run follows the work), its first result is not a change "from none",
 //! and once the application has been ready a startup-only check is retired: no longer run,
-//! never stale, and marked so in every report.
+//! never stale, and marked so in every report. Its own test binary: it captures the log, and no
+//! other test may run beside it.
 
 use std::future::IntoFuture;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -1,10 +1,9 @@
-//! The state the probes read and the state `serve` drives must be one: `serve` takes the state
-//! itself or an `Arc` of it, and a state built twice (one copy for the router, another for
-//! `serve`) is never silent.
+//! The state the probes read and the state `serve` drives must be one: a state built twice (one
+//! copy for the router, another for `serve`) is never silent. Its own test binary: it captures
+//! the log, and no other test may run beside it.
 
 use std::future::IntoFuture;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use health_axum::prelude::*;
 use health_tests::get;
@@ -27,23 +26,6 @@ fn new_state() -> AppState {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn serve_takes_an_arc_of_the_state() {
-    let state = Arc::new(new_state());
-    let app = Router::new()
-        .merge(AppState::health_router())
-        .with_state(AppState::clone(&state));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(health_axum::serve(listener, app, Arc::clone(&state)).into_future());
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while get(addr, "/health/ready").await.status != 200 {
-        assert!(Instant::now() < deadline, "never ready");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(state.lifecycle.phase(), Phase::Ready);
-}
-
 // One thread, so the spawned server's events reach this test's subscriber.
 #[tokio::test(flavor = "current_thread")]
 async fn a_state_built_twice_says_so_in_the_answer_and_in_the_log() {
@@ -56,6 +38,15 @@ async fn a_state_built_twice_says_so_in_the_answer_and_in_the_log() {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(health_axum::serve(listener, app, new_state()).into_future());
 
+    // Within a short grace (the state may still be on its way to `serve`): not started.
+    let ready = get(addr, "/health/ready?verbose").await;
+    assert_eq!(ready.status, 503);
+    assert!(ready.text().contains("has not started"), "{}", ready.text());
+    assert!(events.matching(&["lifecycle nothing starts"]).is_empty());
+
+    // After it, the answer names the cause and the fix, and the mistake is logged once, at
+    // ERROR, with the fix.
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     let ready = get(addr, "/health/ready?verbose").await;
     assert_eq!(ready.status, 503);
     let text = ready.text();
@@ -63,10 +54,6 @@ async fn a_state_built_twice_says_so_in_the_answer_and_in_the_log() {
         text.contains("nothing will start it") && text.contains("pass clones of it to both"),
         "the answer names the cause and the fix: {text}"
     );
-    assert!(events.matching(&["lifecycle nothing starts"]).is_empty());
-
-    // After a short grace, the next probe logs the mistake once, at ERROR, with the fix.
-    tokio::time::sleep(Duration::from_millis(3100)).await;
     for _ in 0..5 {
         assert_eq!(get(addr, "/health/ready").await.status, 503);
     }
