@@ -432,8 +432,10 @@ impl std::fmt::Write for Utf8<'_> {
 }
 
 /// Milliseconds with microsecond precision.
+/// Milliseconds with three decimals, truncated to whole microseconds as [`push_millis`] writes
+/// them, so that every format shows the same figure for the same latency.
 fn millis(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX) as f64 / 1000.0
 }
 
 // -- application/health+json --------------------------------------------------------------
@@ -861,5 +863,22 @@ mod tests {
         let cut = truncated("ééééé", 6);
         assert!(cut.len() <= 6, "{cut}");
         assert!(cut.ends_with('…'));
+    }
+}
+
+#[cfg(test)]
+mod same_figures {
+    use super::*;
+
+    #[test]
+    fn json_and_health_json_show_the_same_latency() {
+        for micros in [0u64, 1, 608, 609, 999, 1_000, 1_500_999, 12_345_678] {
+            // 608.9 µs and the like: truncated the same way by both writers.
+            let d = Duration::from_nanos(micros * 1000 + 900);
+            let mut json = Vec::new();
+            push_millis(&mut json, d);
+            let json: f64 = std::str::from_utf8(&json).unwrap().parse().unwrap();
+            assert_eq!(json, millis(d), "{d:?}");
+        }
     }
 }
