@@ -27,7 +27,7 @@ use crate::CheckOutcome;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` does not implement `HealthCheck`, so it cannot be registered with `#[health(check(...))]`",
     label = "this field's type is not a health check",
-    note = "implement `health_axum::HealthCheck` for `{Self}` (with `#[async_trait]`), or write a `#[health_check]` async fn that checks it and list it in `#[health(checks(...))]`",
+    note = "if `{Self}` is a type of your crate, implement `health_axum::HealthCheck` for it (with `#[async_trait]`); for any type, write a `#[health_check]` async fn that checks it and list it in `#[health(checks(...))]`",
     note = "a `sqlx::Pool` (`PgPool`, `AnyPool`, ...) is a health check with the `postgres` feature of `health-axum`: `health-axum = {{ ..., features = [\"postgres\"] }}` in Cargo.toml",
     note = "`Option<T>` is not a health check (what would `None` report?): wrap it in a type of your own and implement `HealthCheck` on that, saying what an absent value reports"
 )]
