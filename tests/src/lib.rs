@@ -448,3 +448,18 @@ pub fn stuck_request(addr: SocketAddr) -> tokio::task::JoinHandle<Vec<u8>> {
         buf
     })
 }
+
+/// Serves `app` with `health_axum::serve` on a free loopback port, configured by `configure`
+/// (drain delay, shutdown timeout, start-up work...), in a background task; returns the address
+/// and the task, which resolves with what `serve` returned.
+pub async fn serve_in_background<H: health_axum::AsHealthState>(
+    app: axum::Router,
+    state: H,
+    configure: impl FnOnce(health_axum::Serve) -> health_axum::Serve,
+) -> (SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>) {
+    use std::future::IntoFuture;
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(configure(health_axum::serve(listener, app, state)).into_future());
+    (addr, server)
+}

@@ -1,7 +1,6 @@
 //! Shutdown started from inside the application (the lifecycle enters draining), and the bound
 //! on requests that would outlive the shutdown timeout.
 
-use std::future::IntoFuture;
 use std::time::{Duration, Instant};
 
 use axum::routing::get as route_get;
@@ -56,37 +55,6 @@ async fn a_request_outliving_the_shutdown_timeout_does_not_hold_the_process() {
     assert!(reply.is_empty(), "{}", String::from_utf8_lossy(&reply));
 }
 
-/// Requests cut at the shutdown bound are counted in the log.
-#[tokio::test(flavor = "current_thread")]
-async fn requests_cut_at_the_bound_are_counted_in_the_log() {
-    let (events, _guard) = health_tests::log::capture();
-    let state = State {
-        lifecycle: Lifecycle::new(),
-    };
-    let app = Router::new()
-        .route("/stuck", route_get(health_tests::stuck_handler))
-        .with_state(state.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(
-        health_axum::serve(listener, app, state.clone())
-            .drain_delay(Duration::ZERO)
-            .shutdown_timeout(Duration::from_millis(300))
-            .into_future(),
-    );
-    let _stuck: Vec<_> = (0..3).map(|_| health_tests::stuck_request(addr)).collect();
-    // Wait until the three requests are in the handlers.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    state.lifecycle.begin_drain();
-    let result = tokio::time::timeout(Duration::from_secs(5), server)
-        .await
-        .expect("serve returned within the bound")
-        .unwrap();
-    assert!(result.is_ok(), "{result:?}");
-    let cut = events.matching(&["requests_cut=3"]);
-    assert_eq!(cut.len(), 1, "{:#?}", events.all());
-}
-
 /// An idle keep-alive connection (HTTP/1 or HTTP/2) does not hold the shutdown for the
 /// shutdown timeout: with nothing in flight, it is closed at once.
 #[tokio::test(flavor = "multi_thread")]
@@ -97,14 +65,11 @@ async fn idle_keep_alive_connections_do_not_hold_the_shutdown() {
     let app = Router::new()
         .merge(State::health_router())
         .with_state(state.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(
-        health_axum::serve(listener, app, state.clone())
-            .drain_delay(Duration::ZERO)
+    let (addr, server) = health_tests::serve_in_background(app, state.clone(), |s| {
+        s.drain_delay(Duration::ZERO)
             .shutdown_timeout(Duration::from_secs(30))
-            .into_future(),
-    );
+    })
+    .await;
     assert_eq!(get(addr, "/health/live").await.status, 200);
     // HTTP/1.1 keep-alive: one answered request, then idle.
     let mut h1 = tokio::net::TcpStream::connect(addr).await.unwrap();

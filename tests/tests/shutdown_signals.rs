@@ -4,14 +4,13 @@
 //! - a second SIGTERM during the drain delay skips what is left of it;
 //! - a third signal cuts the requests in flight at once.
 
-use std::future::IntoFuture;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::routing::get as route_get;
 use health_axum::prelude::*;
-use health_tests::{get, send_sigterm};
+use health_tests::{get, send_sigterm, serve_in_background};
 
 #[derive(Clone, HealthState)]
 struct State {
@@ -34,12 +33,6 @@ impl Drop for Dropped {
     }
 }
 
-async fn bind() -> (tokio::net::TcpListener, std::net::SocketAddr) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    (listener, addr)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn signals_cancel_start_up_and_shorten_the_shutdown() {
     sigterm_during_start_up_cancels_the_work_and_returns_ok().await;
@@ -49,24 +42,21 @@ async fn signals_cancel_start_up_and_shorten_the_shutdown() {
 
 async fn sigterm_during_start_up_cancels_the_work_and_returns_ok() {
     let state = state();
-    let (listener, addr) = bind().await;
     let app = Router::new()
         .merge(State::health_router())
         .with_state(state.clone());
     let cancelled = Arc::new(AtomicBool::new(false));
     let guard = Dropped(Arc::clone(&cancelled));
-    let server = tokio::spawn(
-        health_axum::serve(listener, app, state.clone())
-            .drain_delay(Duration::from_secs(30))
-            .startup(async move {
-                let _guard = guard;
-                // Start-up work that would fail long after the signal (a database that never
-                // comes up): it must be cancelled, not awaited.
-                tokio::time::sleep(Duration::from_secs(60)).await;
-                Err::<(), _>("gave up waiting for the database")
-            })
-            .into_future(),
-    );
+    let (addr, server) = serve_in_background(app, state.clone(), |s| {
+        s.drain_delay(Duration::from_secs(30)).startup(async move {
+            let _guard = guard;
+            // Start-up work that would fail long after the signal (a database that never
+            // comes up): it must be cancelled, not awaited.
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Err::<(), _>("gave up waiting for the database")
+        })
+    })
+    .await;
     assert_eq!(get(addr, "/health/startup").await.status, 503);
     assert_eq!(get(addr, "/health/live").await.status, 200);
     let signalled = Instant::now();
@@ -92,15 +82,13 @@ async fn sigterm_during_start_up_cancels_the_work_and_returns_ok() {
 
 async fn a_second_signal_skips_the_drain_delay() {
     let state = state();
-    let (listener, addr) = bind().await;
     let app = Router::new()
         .merge(State::health_router())
         .with_state(state.clone());
-    let server = tokio::spawn(
-        health_axum::serve(listener, app, state.clone())
-            .drain_delay(Duration::from_secs(30))
-            .into_future(),
-    );
+    let (addr, server) = serve_in_background(app, state.clone(), |s| {
+        s.drain_delay(Duration::from_secs(30))
+    })
+    .await;
     assert_eq!(get(addr, "/health/ready").await.status, 200);
     send_sigterm(std::process::id());
     // The first signal: draining, and still accepting during the delay.
@@ -132,17 +120,15 @@ async fn a_second_signal_skips_the_drain_delay() {
 
 async fn a_third_signal_cuts_requests_in_flight() {
     let state = state();
-    let (listener, addr) = bind().await;
     let app = Router::new()
         .route("/stuck", route_get(health_tests::stuck_handler))
         .merge(State::health_router())
         .with_state(state.clone());
-    let server = tokio::spawn(
-        health_axum::serve(listener, app, state.clone())
-            .drain_delay(Duration::from_secs(30))
+    let (addr, server) = serve_in_background(app, state.clone(), |s| {
+        s.drain_delay(Duration::from_secs(30))
             .shutdown_timeout(Duration::from_secs(30))
-            .into_future(),
-    );
+    })
+    .await;
     assert_eq!(get(addr, "/health/ready").await.status, 200);
     let stuck = health_tests::stuck_request(addr);
     tokio::time::sleep(Duration::from_millis(200)).await;

@@ -45,8 +45,9 @@ pub(crate) struct Limits {
     /// Every connection is dropped this long after its accept, busy or not (the probe port,
     /// whose answers are small and immediate); `None`: no such bound (the application port).
     pub(crate) max_lifetime: Option<Duration>,
-    /// Answer one request per connection (the probe port: one probe, one connection), on
-    /// HTTP/2 as on HTTP/1: later requests on it get a 503 without reaching the router.
+    /// The probe port's rules: one request per connection, on HTTP/2 as on HTTP/1 (later
+    /// requests on it get a 503 without reaching the router), and `nosniff` on every answer,
+    /// whatever route (or fallback) produced it.
     pub(crate) one_answer: bool,
 }
 
@@ -373,6 +374,7 @@ where
         TrackedFuture {
             inner,
             guard: Some(InFlight(Arc::clone(&self.conn))),
+            one_answer: self.one_answer,
         }
     }
 }
@@ -394,6 +396,7 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: Option<F>,
         guard: Option<InFlight>,
+        one_answer: bool,
     }
 }
 
@@ -415,6 +418,15 @@ where
         let guard = this.guard.take();
         if let Some(InFlight(conn)) = &guard {
             conn.wait_begins();
+        }
+        let mut response = response;
+        if *this.one_answer {
+            // The probe routes set it themselves; this covers unknown paths and routes of
+            // yours, with no middleware (and no allocation) on the probe path.
+            response
+                .headers_mut()
+                .entry(header::X_CONTENT_TYPE_OPTIONS)
+                .or_insert(HeaderValue::from_static("nosniff"));
         }
         Poll::Ready(Ok(response.map(|body| TrackedBody {
             body,

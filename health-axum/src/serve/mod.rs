@@ -275,11 +275,7 @@ impl Serve {
 
         // The probe port: its own accept loop, from here until this function returns.
         let probe_port = probes.map(|(listener, router)| {
-            // `nosniff` on every answer of the probe port, unknown paths included (the probe
-            // routes set it on their own answers; this covers the rest, and routes of yours).
-            let router = router
-                .unwrap_or_else(default_probes)
-                .layer(axum::middleware::map_response(nosniff));
+            let router = router.unwrap_or_else(default_probes);
             set_backlog(&listener, backlog);
             if let Ok(addr) = listener.local_addr() {
                 tracing::info!(%addr, max_connections = probe_cap, "serving probes on their own listener");
@@ -454,15 +450,6 @@ async fn run_startup(
             Started::Cancelled
         }
     }
-}
-
-/// Adds `X-Content-Type-Options: nosniff` to an answer of the probe port.
-async fn nosniff(mut response: axum::response::Response) -> axum::response::Response {
-    response.headers_mut().insert(
-        axum::http::header::X_CONTENT_TYPE_OPTIONS,
-        axum::http::HeaderValue::from_static("nosniff"),
-    );
-    response
 }
 
 fn millis(d: Duration) -> u64 {
