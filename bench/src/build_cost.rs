@@ -114,8 +114,13 @@ pub fn measure(workspace: &Path, rounds: usize) -> (Vec<f64>, Vec<f64>) {
     cargo_build(&dir, "with-macros");
     cargo_build(&dir, "by-hand");
     let (mut macros, mut hand) = (Vec::new(), Vec::new());
-    for _ in 0..rounds {
-        for (name, out) in [("with-macros", &mut macros), ("by-hand", &mut hand)] {
+    for round in 0..rounds {
+        // Alternate which crate is rebuilt first.
+        let mut pair = [("with-macros", &mut macros), ("by-hand", &mut hand)];
+        if round % 2 == 1 {
+            pair.reverse();
+        }
+        for (name, out) in pair {
             let lib = dir.join(name).join("src/lib.rs");
             let text = std::fs::read_to_string(&lib).unwrap();
             std::fs::write(&lib, text).unwrap(); // a new mtime: the crate is rebuilt

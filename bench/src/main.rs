@@ -1,10 +1,13 @@
 //! `cargo run --release -p health-bench`: measures, side by side in one run, what the framework
 //! costs on the probe path and what it saves downstream, and writes `BENCHMARKS.md`.
 //!
-//! Every figure is the median of several runs, with the spread (min to max) beside it. Servers
+//! Every figure is the median of several runs, with the spread (min to max) beside it; each
+//! row's note says how many runs and how the order of the compared pair was varied. Servers
 //! and the load generator run in this process on loopback: the server on one runtime thread,
-//! the client on another, so both routes of a comparison see the same conditions. The order of
-//! each pair alternates between runs.
+//! the client on another, so both routes of a comparison see the same conditions.
+//!
+//! The reading notes below the table are written from the run's own figures: every comparison
+//! they state is computed, and says whether all runs agree on it.
 //!
 //! `--quick` runs every row once, briefly (a smoke run, figures not meaningful).
 
@@ -108,14 +111,54 @@ fn server_thread(make: impl FnOnce() -> Router + Send + 'static) -> SocketAddr {
     rx.recv().unwrap()
 }
 
-/// Medians the closing notes quote.
+/// The figures the reading notes quote, kept per run so that a sentence can say whether the
+/// runs agree.
 #[derive(Default)]
 struct Findings {
-    us: [f64; 3],
-    keep_alive: [f64; 2],
-    close: [f64; 2],
-    same_bytes: [f64; 2],
+    /// In-process microseconds per request, per run: ready, live, bare.
+    us: Vec<Vec<f64>>,
+    /// Throughput, framework / bare route, keep-alive, per run: liveness, readiness.
+    keep_alive: [Vec<f64>; 2],
+    /// The same with a new connection per request.
+    close: [Vec<f64>; 2],
+    /// Throughput, framework / static route with the same bytes, keep-alive, per run.
+    same_bytes: [Vec<f64>; 2],
+    /// Body sizes: liveness, readiness.
     bytes: [usize; 2],
+    /// Row 3, per run: throughput and p99 of the framework / the hand-written handler.
+    pg_rps: Vec<f64>,
+    pg_p99: Vec<f64>,
+    /// Row 3, over all runs: `SELECT 1` per request, framework and hand-written.
+    pg_per_request: [f64; 2],
+    /// Each row's framework figure: its label and its spread relative to its median.
+    stability: Vec<(String, f64)>,
+}
+
+impl Findings {
+    /// Records how much `values` (one per run) of row `row` (its number, and its mode if two
+    /// rows share the number) moved, for the noise note.
+    fn spread_of(&mut self, row: &str, values: &[f64]) {
+        let (median, lo, hi) = spread(values);
+        if values.len() > 1 && median > 0.0 {
+            self.stability.push((row.to_string(), (hi - lo) / median));
+        }
+    }
+}
+
+/// Whether every run puts `ratios` on the same side of 1.0.
+fn agreement(ratios: &[f64], below: &str, above: &str) -> String {
+    let runs = if ratios.len() == 1 {
+        "in the one run".to_string()
+    } else {
+        format!("in all {} runs", ratios.len())
+    };
+    if ratios.iter().all(|r| *r < 1.0) {
+        format!("{below} {runs}")
+    } else if ratios.iter().all(|r| *r > 1.0) {
+        format!("{above} {runs}")
+    } else {
+        "on both sides of 1.0 across runs, so this run cannot tell the two apart".to_string()
+    }
 }
 
 /// A few requests, not counted, on a new connection each: the first results published, the
@@ -278,17 +321,27 @@ async fn probe_path(plan: &Plan, rows: &mut Vec<Row>, findings: &mut Findings) {
                     "throughput {}",
                     fmt(&ratios(&rps(&results[0]), &rps(&results[1])), 3)
                 ),
-                format!("body {size} bytes"),
+                format!(
+                    "{}, the {} routes taking turns to go first; body {size} bytes",
+                    runs_text(plan.runs, "runs"),
+                    paths.len()
+                ),
             );
-            let ratio_median = spread(&ratios(&rps(&results[0]), &rps(&results[1]))).0;
+            let per_run = ratios(&rps(&results[0]), &rps(&results[1]));
             match mode {
                 Mode::KeepAlive => {
-                    findings.keep_alive[index] = ratio_median;
-                    findings.same_bytes[index] =
-                        spread(&ratios(&rps(&results[0]), &rps(&results[2]))).0;
+                    findings.keep_alive[index] = per_run;
+                    findings.same_bytes[index] = ratios(&rps(&results[0]), &rps(&results[2]));
                 }
-                Mode::Close => findings.close[index] = ratio_median,
+                Mode::Close => findings.close[index] = per_run,
             }
+            let what = format!("{label}, {mode_name}, {} connections", plan.connections);
+            let short = match mode {
+                Mode::KeepAlive => "keep-alive",
+                Mode::Close => "new connections",
+            };
+            let number = label.split('.').next().unwrap_or(label);
+            findings.spread_of(&format!("{number} {short}"), &rps(&results[0]));
             if mode == Mode::KeepAlive {
                 baseline.push_str(&format!(
                     "<br>static route, same {size} bytes and headers: {}",
@@ -303,7 +356,7 @@ async fn probe_path(plan: &Plan, rows: &mut Vec<Row>, findings: &mut Findings) {
                 );
             }
             rows.push(Row {
-                what: format!("{label}, {mode_name}, {} connections", plan.connections),
+                what,
                 framework: figures(&results[0]),
                 baseline,
                 ratio,
@@ -314,7 +367,7 @@ async fn probe_path(plan: &Plan, rows: &mut Vec<Row>, findings: &mut Findings) {
 }
 
 /// Row 3: the hand-written approach against the framework, on the same real PostgreSQL.
-async fn against_postgres(plan: &Plan, rows: &mut Vec<Row>) {
+async fn against_postgres(plan: &Plan, rows: &mut Vec<Row>, findings: &mut Findings) {
     let pg = health_tests::pg::PgServer::start();
     let url = pg.url();
     let framework_url = url.clone();
@@ -380,11 +433,19 @@ async fn against_postgres(plan: &Plan, rows: &mut Vec<Row>) {
         spread(&rps(&fw)).0,
         spread(&rps(&hw)).0
     );
+    let per_request = |l: &[(Load, f64)]| {
+        l.iter().map(|x| x.1).sum::<f64>() / l.iter().map(|x| x.0.requests as f64).sum::<f64>()
+    };
+    findings.pg_rps = ratios(&rps(&fw), &rps(&hw));
+    findings.pg_p99 = ratios(&p99(&fw), &p99(&hw));
+    findings.pg_per_request = [per_request(&fw), per_request(&hw)];
+    let what = format!(
+        "3. readiness with 2 `SELECT 1` checks on a real PostgreSQL: framework vs hand-written (sequential, no timeout, no cache), new connection per request, {} connections, {:.1} s",
+        plan.connections, plan.load_secs
+    );
+    findings.spread_of("3", &rps(&fw));
     rows.push(Row {
-        what: format!(
-            "3. readiness with 2 `SELECT 1` checks on a real PostgreSQL: framework vs hand-written (sequential, no timeout, no cache), new connection per request, {} connections, {:.0} s",
-            plan.connections, plan.load_secs
-        ),
+        what,
         framework: format!(
             "{} req/s; p99 {} µs; PostgreSQL ran {} `SELECT 1`",
             fmt(&rps(&fw), 0),
@@ -406,12 +467,14 @@ async fn against_postgres(plan: &Plan, rows: &mut Vec<Row>) {
                 format!("{:.3} %", 100.0 * total(&fw) / total(&hw))
             }
         ),
-        note: "queries counted in PostgreSQL's own statement log".into(),
+        note: format!(
+            "{}, order alternated; queries counted in PostgreSQL's own statement log",
+            runs_text(plan.runs, "runs")
+        ),
     });
 }
-
 /// Rows 4 and 5: fan-out and timeout precision.
-async fn fan_out_and_timeout(plan: &Plan, rows: &mut Vec<Row>) {
+async fn fan_out_and_timeout(plan: &Plan, rows: &mut Vec<Row>, findings: &mut Findings) {
     let state = checks::HundredChecks {
         lifecycle: health_axum::Lifecycle::new(),
     };
@@ -426,8 +489,10 @@ async fn fan_out_and_timeout(plan: &Plan, rows: &mut Vec<Row>) {
     checks::hundred_in_sequence().await;
     let sequential = begun.elapsed().as_secs_f64() * 1000.0;
     eprintln!("  fan-out: {:.1} ms", spread(&times).0);
+    let what = "4. fan-out: 100 checks of 50 ms each, on demand";
+    findings.spread_of(what.split('.').next().unwrap_or(what), &times);
     rows.push(Row {
-        what: "4. fan-out: 100 checks of 50 ms each, on demand".into(),
+        what: what.into(),
         framework: format!("{} ms", fmt(&times, 1)),
         baseline: format!(
             "slowest single check 50 ms; hand-written sequential sum {sequential:.0} ms"
@@ -437,7 +502,10 @@ async fn fan_out_and_timeout(plan: &Plan, rows: &mut Vec<Row>) {
             fmt(&times.iter().map(|t| t / 50.0).collect::<Vec<_>>(), 3),
             sequential / 50.0
         ),
-        note: String::new(),
+        note: format!(
+            "{}; the sequential sum is one pass",
+            runs_text(times.len(), "runs")
+        ),
     });
 
     let hung = checks::Hung {
@@ -452,95 +520,131 @@ async fn fan_out_and_timeout(plan: &Plan, rows: &mut Vec<Row>) {
         assert_eq!(result.message.as_deref(), Some("timed out after 500 ms"));
     }
     eprintln!("  timeout: {:.1} ms", spread(&times).0);
+    let what = "5. timeout precision: a check that never returns, `timeout_ms = 500`";
+    findings.spread_of(what.split('.').next().unwrap_or(what), &times);
     rows.push(Row {
-        what: "5. timeout precision: a check that never returns, `timeout_ms = 500`".into(),
+        what: what.into(),
         framework: format!("answered after {} ms", fmt(&times, 2)),
         baseline: "500 ms".into(),
         ratio: fmt(&times.iter().map(|t| t / 500.0).collect::<Vec<_>>(), 4),
-        note: "\"timed out after 500 ms\"".into(),
+        note: format!(
+            "{}; the answer's message: \"timed out after 500 ms\"",
+            runs_text(times.len(), "runs")
+        ),
     });
 }
 
-/// Row 6: CPU per background refresh, and allocations per probe request.
-fn refresh_and_allocations(plan: &Plan, rows: &mut Vec<Row>, findings: &mut Findings) {
+/// The order of `n` compared things in run `run`: each takes its turn to go first.
+fn turn(run: usize, n: usize) -> impl Iterator<Item = usize> {
+    (0..n).map(move |k| (k + run) % n)
+}
+
+/// Row 6a: CPU time per run of the background scheduler, against a hand-written poller, both
+/// running one trivial check every millisecond for `window`.
+fn background_runs(plan: &Plan, rows: &mut Vec<Row>, findings: &mut Findings) {
+    use std::sync::atomic::Ordering::Relaxed;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let iterations = if plan.runs == 1 { 2_000 } else { 20_000 };
-    let (mut engine, mut bare_spawn) = (Vec::new(), Vec::new());
+    let window = Duration::from_millis(if plan.runs == 1 { 100 } else { 1000 });
+    let mut per_run: [Vec<f64>; 2] = Default::default();
     runtime.block_on(async {
-        let state = checks::One {
-            lifecycle: health_axum::Lifecycle::new(),
-        };
-        for _ in 0..plan.runs {
-            let begun = cpu_time();
-            for _ in 0..iterations {
-                refresh(&state).await;
+        for run in 0..plan.runs {
+            for which in turn(run, 2) {
+                let ticks = checks::TICKS.load(Relaxed);
+                let begun = cpu_time();
+                if which == 0 {
+                    let state = checks::Ticking {
+                        lifecycle: health_axum::Lifecycle::new(),
+                    };
+                    state.lifecycle.mark_started();
+                    let scheduler = start_scheduler(&state);
+                    tokio::time::sleep(window).await;
+                    scheduler.stop();
+                } else {
+                    // What a hand-written background poller does: tick, run the check under a
+                    // timeout, keep the last result.
+                    let last = std::sync::Mutex::new(None);
+                    let mut tick = tokio::time::interval(Duration::from_millis(1));
+                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    let until = Instant::now() + window;
+                    while Instant::now() < until {
+                        tick.tick().await;
+                        let result =
+                            tokio::time::timeout(Duration::from_millis(1), checks::trivial()).await;
+                        *last.lock().unwrap() = Some(result.is_ok());
+                    }
+                }
+                let cpu = (cpu_time() - begun).as_secs_f64() * 1e6;
+                let runs = checks::TICKS.load(Relaxed) - ticks;
+                assert!(runs > 0, "nothing ran");
+                per_run[which].push(cpu / runs as f64);
             }
-            engine.push((cpu_time() - begun).as_secs_f64() * 1e6 / iterations as f64);
-            let begun = cpu_time();
-            for _ in 0..iterations {
-                let _ = tokio::spawn(checks::trivial()).await;
-            }
-            bare_spawn.push((cpu_time() - begun).as_secs_f64() * 1e6 / iterations as f64);
         }
     });
-    eprintln!("  refresh: {:.2} µs CPU", spread(&engine).0);
+    let [engine, poller] = per_run;
+    eprintln!(
+        "  scheduler: {:.2} µs CPU per run, poller {:.2}",
+        spread(&engine).0,
+        spread(&poller).0
+    );
+    let what = "6a. CPU time per run of one check by the background scheduler";
+    findings.spread_of(what.split('.').next().unwrap_or(what), &engine);
     rows.push(Row {
-        what: "6a. CPU time of one background refresh of one check".into(),
+        what: what.into(),
         framework: format!("{} µs", fmt(&engine, 2)),
         baseline: format!(
-            "{} µs (spawning and awaiting the check function alone)",
-            fmt(&bare_spawn, 2)
+            "{} µs (a hand-written poller: interval, timeout, keep the last result)",
+            fmt(&poller, 2)
         ),
-        ratio: fmt(&ratios(&engine, &bare_spawn), 2),
-        note: "timeout, panic isolation, damping, breaker, snapshot publication".into(),
+        ratio: fmt(&ratios(&engine, &poller), 2),
+        note: format!(
+            "{} of {:.1} s each, order alternated; both on a 1 ms interval, CPU of the whole process divided by the runs the check counted; the framework adds panic isolation, damping, the breaker and snapshot publication",
+            runs_text(plan.runs, "runs"),
+            window.as_secs_f64()
+        ),
     });
+}
 
-    // Allocations per request, the router called in-process (no sockets).
-    let (fw, base) = runtime.block_on(async {
-        let router = ten_checks_router().await;
-        let per_request = |path: &'static str| {
-            let mut router = router.clone();
-            async move {
-                let n = 2_000u64;
-                // Warm up: lazily initialised statics, the first snapshot reads.
-                for _ in 0..10 {
-                    let _ = router
-                        .call(Request::get(path).body(Body::empty()).unwrap())
-                        .await;
-                }
-                let before = alloc::allocations();
-                for _ in 0..n {
-                    let request = Request::get(path).body(Body::empty()).unwrap();
-                    let response = router.call(request).await.unwrap();
-                    assert!(response.status().is_success(), "{path}");
-                }
-                (alloc::allocations() - before) as f64 / n as f64
-            }
-        };
-        let fw = per_request("/health/ready").await;
-        let live = per_request("/health/live").await;
-        let base = per_request("/bare").await;
-        ((fw, live), base)
-    });
-    let ((ready, live), base) = (fw, base);
+/// Rows 6b and 6c: allocations and time per probe request, the router called in-process.
+fn in_process_requests(plan: &Plan, rows: &mut Vec<Row>, findings: &mut Findings) {
+    let paths = ["/health/ready", "/health/live", "/bare"];
+    let allocations = allocations_per_request(&paths, plan.runs);
+    let spot = |v: &[Vec<f64>]| [spread(&v[0]).0, spread(&v[1]).0, spread(&v[2]).0];
+    let [ready, live, base] = spot(&allocations);
     eprintln!("  allocations: ready {ready:.1}, live {live:.1}, bare {base:.1}");
+    let what = "6b. heap allocations per request (router called in-process, request and response included)";
+    findings.spread_of(what.split('.').next().unwrap_or(what), &allocations[0]);
+    rows.push(Row {
+        what: what.into(),
+        framework: format!(
+            "`/health/ready` (10 checks): {}; `/health/live`: {}",
+            fmt(&allocations[0], 1),
+            fmt(&allocations[1], 1)
+        ),
+        baseline: format!("bare route: {}", fmt(&allocations[2], 1)),
+        ratio: format!(
+            "ready {}×, live {}×",
+            fmt(&ratios(&allocations[0], &allocations[2]), 2),
+            fmt(&ratios(&allocations[1], &allocations[2]), 2)
+        ),
+        note: format!(
+            "{} of 2,000 requests each, the routes taking turns to go first",
+            runs_text(plan.runs, "passes")
+        ),
+    });
     let time = in_process(
-        &["/health/ready", "/health/live", "/bare"],
+        &paths,
         plan.runs,
         Duration::from_millis(if plan.runs == 1 { 100 } else { 500 }),
     );
-    eprintln!(
-        "  in-process: ready {:.2} µs, live {:.2} µs, bare {:.2} µs",
-        spread(&time[0]).0,
-        spread(&time[1]).0,
-        spread(&time[2]).0
-    );
-    findings.us = [spread(&time[0]).0, spread(&time[1]).0, spread(&time[2]).0];
+    let [r, l, b] = spot(&time);
+    eprintln!("  in-process: ready {r:.2} µs, live {l:.2} µs, bare {b:.2} µs");
+    let what = "6c. time per request, router called in-process on one thread (no sockets)";
+    findings.spread_of(what.split('.').next().unwrap_or(what), &time[0]);
     rows.push(Row {
-        what: "6c. time per request, router called in-process on one thread (no sockets)".into(),
+        what: what.into(),
         framework: format!(
             "`/health/ready` (10 checks): {} µs; `/health/live`: {} µs",
             fmt(&time[0], 2),
@@ -552,27 +656,65 @@ fn refresh_and_allocations(plan: &Plan, rows: &mut Vec<Row>, findings: &mut Find
             fmt(&ratios(&time[0], &time[2]), 2),
             fmt(&ratios(&time[1], &time[2]), 2)
         ),
-        note: "building the request and dropping the response included".into(),
+        note: format!(
+            "{}, the routes taking turns to go first; building the request and dropping the response included",
+            runs_text(plan.runs, "runs")
+        ),
     });
-    rows.push(Row {
-        what: "6b. heap allocations per request (router called in-process, request and response included)".into(),
-        framework: format!("`/health/ready` (10 checks): {ready:.1}; `/health/live`: {live:.1}"),
-        baseline: format!("bare route: {base:.1}"),
-        ratio: format!("ready {:.2}×, live {:.2}×", ready / base, live / base),
-        note: String::new(),
-    });
+    findings.us = time;
+}
+
+/// Heap allocations per request for each path, `runs` passes, the paths taking turns to go
+/// first.
+fn allocations_per_request(paths: &[&'static str], runs: usize) -> Vec<Vec<f64>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut router = ten_checks_router().await;
+        let mut out = vec![Vec::new(); paths.len()];
+        // Warm up: lazily initialised statics, the first snapshot reads.
+        for path in paths {
+            for _ in 0..10 {
+                let _ = router
+                    .call(Request::get(*path).body(Body::empty()).unwrap())
+                    .await;
+            }
+        }
+        for run in 0..runs {
+            for i in turn(run, paths.len()) {
+                let n = 2_000u64;
+                let before = alloc::allocations();
+                for _ in 0..n {
+                    let request = Request::get(paths[i]).body(Body::empty()).unwrap();
+                    let response = router.call(request).await.unwrap();
+                    assert!(response.status().is_success(), "{}", paths[i]);
+                }
+                out[i].push((alloc::allocations() - before) as f64 / n as f64);
+            }
+        }
+        out
+    })
 }
 
 /// Row 7: build cost of the macros.
-fn build_cost(plan: &Plan, workspace: &std::path::Path, rows: &mut Vec<Row>) {
+fn build_cost(
+    plan: &Plan,
+    workspace: &std::path::Path,
+    rows: &mut Vec<Row>,
+    findings: &mut Findings,
+) {
     let (macros, hand) = build_cost::measure(workspace, plan.build_rounds);
     eprintln!(
         "  build: macros {:.2} s, by hand {:.2} s",
         spread(&macros).0,
         spread(&hand).0
     );
+    let what = "7. rebuild of a crate with 50 checks after touching it (debug)";
+    findings.spread_of(what.split('.').next().unwrap_or(what), &macros);
     rows.push(Row {
-        what: "7. rebuild of a crate with 50 checks after touching it (debug)".into(),
+        what: what.into(),
         framework: format!(
             "with `#[health_check]` and the derive: {} s",
             fmt(&macros, 2)
@@ -582,8 +724,134 @@ fn build_cost(plan: &Plan, workspace: &std::path::Path, rows: &mut Vec<Row>) {
             fmt(&hand, 2)
         ),
         ratio: fmt(&ratios(&macros, &hand), 2),
-        note: "generated in `target/bench-build`".into(),
+        note: format!(
+            "{}, order alternated; generated in `target/bench-build`",
+            runs_text(macros.len(), "rounds")
+        ),
     });
+}
+
+/// "median of 5 runs", or "one run" when there was one.
+fn runs_text(n: usize, what: &str) -> String {
+    if n == 1 {
+        let one = match what {
+            "passes" => "pass",
+            "rounds" => "round",
+            _ => "run",
+        };
+        format!("one {one}")
+    } else {
+        format!("median of {n} {what}")
+    }
+}
+
+/// `median (min–max)` of a ratio, two decimals.
+fn ratio_text(values: &[f64]) -> String {
+    fmt(values, 2)
+}
+
+/// The notes under the table. Every comparison is computed from this run's figures, and says
+/// whether all runs agree on its direction.
+fn reading_notes(f: &Findings) -> String {
+    let mut out = String::from("\n## Reading the table\n\n");
+    let probes = ["liveness", "readiness with 10 checks"];
+    let [ready_us, live_us, bare_us] = [spread(&f.us[0]).0, spread(&f.us[1]).0, spread(&f.us[2]).0];
+    let _ = writeln!(
+        out,
+        "**The probe path against a bare route, keep-alive (rows 1 and 2).** One server thread is \
+         saturated, so any work per request shows in the throughput. The framework's throughput \
+         relative to the bare route:"
+    );
+    for (i, probe) in probes.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "- {probe}: {}, {};",
+            ratio_text(&f.keep_alive[i]),
+            agreement(
+                &f.keep_alive[i],
+                "lower than the bare route's",
+                "higher than the bare route's"
+            )
+        );
+    }
+    for (i, probe) in probes.iter().enumerate() {
+        // Static route / bare route, per run: what the body alone costs.
+        let body: Vec<f64> = f.keep_alive[i]
+            .iter()
+            .zip(&f.same_bytes[i])
+            .map(|(ka, sb)| ka / sb)
+            .collect();
+        let _ = writeln!(
+            out,
+            "- {probe} against a static route serving the same {} bytes with the same headers: {}, {}; \
+             that static route itself ran at {} of the empty bare route, {}{}",
+            f.bytes[i],
+            ratio_text(&f.same_bytes[i]),
+            agreement(&f.same_bytes[i], "lower", "higher"),
+            ratio_text(&body),
+            agreement(&body, "lower", "higher"),
+            if i + 1 == probes.len() { "." } else { ";" }
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nRow 6c measures the work per request without sockets: the bare route took {bare_us:.2} µs, \
+         `/health/live` {live_us:.2} µs ({:+.2} µs), `/health/ready` with 10 checks {ready_us:.2} µs \
+         ({:+.2} µs); medians of the runs. The difference is what a probe does and a bare route does \
+         not:\n\
+         - read the lifecycle and each check's snapshot (a short lock and a reference count per check, \
+         never a dependency call);\n\
+         - render the report: {} bytes of JSON for liveness, {} for readiness with 10 checks, where the \
+         bare route sends an empty body;\n\
+         - negotiate `Accept`, parse the query, decide who may read messages.\n\n\
+         To see where the time goes: `perf record target/release/health-bench --spin /health/ready`.\n",
+        live_us - bare_us,
+        ready_us - bare_us,
+        f.bytes[0],
+        f.bytes[1],
+    );
+    let _ = writeln!(
+        out,
+        "**What the kubelet sees.** The kubelet opens a new connection for every probe. With a new \
+         connection per request the framework's throughput relative to the bare route was {} for \
+         liveness, {}, and {} for readiness with 10 checks, {}.\n",
+        ratio_text(&f.close[0]),
+        agreement(&f.close[0], "lower", "higher"),
+        ratio_text(&f.close[1]),
+        agreement(&f.close[1], "lower", "higher"),
+    );
+    if !f.pg_rps.is_empty() {
+        let _ = writeln!(
+            out,
+            "**What the dependency sees (row 3).** Per probe, PostgreSQL ran {:.4} `SELECT 1` for the \
+             framework and {:.2} for the hand-written handler (counted in PostgreSQL's statement log, \
+             all runs). The framework's throughput was {} of the handler's, {}; its p99 latency {} of \
+             the handler's, {}.\n",
+            f.pg_per_request[0],
+            f.pg_per_request[1],
+            ratio_text(&f.pg_rps),
+            agreement(&f.pg_rps, "lower", "higher"),
+            ratio_text(&f.pg_p99),
+            agreement(&f.pg_p99, "lower", "higher"),
+        );
+    }
+    let (steady, noisy): (Vec<_>, Vec<_>) = f.stability.iter().partition(|(_, s)| *s < 0.05);
+    let name = |rows: &[&(String, f64)]| {
+        rows.iter()
+            .map(|(row, s)| format!("{row} ({:.0} %)", s * 100.0))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let _ = writeln!(
+        out,
+        "**Noise.** The spread of each row's framework figure, as a share of its median: under 5 % for \
+         rows {}; 5 % or more for rows {}. Loopback load on two cores, with server, load generator \
+         and kernel sharing them, moves single runs; compare medians, and ratios taken within one run, \
+         not figures across runs or machines.",
+        if steady.is_empty() { "none".into() } else { name(&steady) },
+        if noisy.is_empty() { "none".into() } else { name(&noisy) },
+    );
+    out
 }
 
 fn machine() -> String {
@@ -630,8 +898,8 @@ fn date() -> String {
         .unwrap_or_default()
 }
 
-/// Microseconds per request of the router called in-process for `duration`, for each path in
-/// turn, `runs` times.
+/// Microseconds per request of the router called in-process for `duration`, for each path,
+/// `runs` times, the paths taking turns to go first.
 fn in_process(paths: &[&str], runs: usize, duration: Duration) -> Vec<Vec<f64>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -640,8 +908,9 @@ fn in_process(paths: &[&str], runs: usize, duration: Duration) -> Vec<Vec<f64>> 
     runtime.block_on(async {
         let mut router = ten_checks_router().await;
         let mut out = vec![Vec::new(); paths.len()];
-        for _ in 0..runs {
-            for (i, path) in paths.iter().enumerate() {
+        for run in 0..runs {
+            for i in turn(run, paths.len()) {
+                let path = &paths[i];
                 let until = Instant::now() + duration;
                 let begun = Instant::now();
                 let mut n = 0u64;
@@ -703,7 +972,7 @@ fn main() {
             runs: 5,
             load_secs: 2.0,
             connections: 16,
-            build_rounds: 3,
+            build_rounds: 5,
         }
     };
     let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -712,7 +981,8 @@ fn main() {
     let mut rows = Vec::new();
     let mut findings = Findings::default();
     eprintln!("== allocations and refresh cost");
-    refresh_and_allocations(&plan, &mut rows, &mut findings);
+    background_runs(&plan, &mut rows, &mut findings);
+    in_process_requests(&plan, &mut rows, &mut findings);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .on_thread_start(|| pin_to(1))
@@ -723,12 +993,12 @@ fn main() {
         eprintln!("== probe path vs bare route");
         probe_path(&plan, &mut rows, &mut findings).await;
         eprintln!("== against PostgreSQL");
-        against_postgres(&plan, &mut rows).await;
+        against_postgres(&plan, &mut rows, &mut findings).await;
         eprintln!("== fan-out and timeout");
-        fan_out_and_timeout(&plan, &mut rows).await;
+        fan_out_and_timeout(&plan, &mut rows, &mut findings).await;
     });
     eprintln!("== build cost of the macros");
-    build_cost(&plan, &workspace, &mut rows);
+    build_cost(&plan, &workspace, &mut rows, &mut findings);
     rows.sort_by(|a, b| a.what.cmp(&b.what));
 
     let mut out = String::new();
@@ -746,8 +1016,7 @@ fn main() {
     let _ = writeln!(out, "- Date: {}", date());
     let _ = writeln!(
         out,
-        "- Runs: each figure is the median of {} runs, with the spread (min–max) in brackets; pairs alternate order between runs. Load: {} closed-loop clients for {:.1} s per run on loopback; server and load generator in one process on one runtime thread each, pinned to different cores. Whole run: {:.0} s.\n",
-        plan.runs,
+        "- Runs: each figure is a median over runs, with the spread (min–max) in brackets; each row's note says how many runs and how the order of the compared pair was varied. Load (rows 1 to 3): {} closed-loop clients for {:.1} s per run on loopback; server and load generator in one process on one runtime thread each, pinned to different cores. Whole run: {:.0} s.\n",
         plan.connections,
         plan.load_secs,
         begun.elapsed().as_secs_f64()
@@ -764,60 +1033,7 @@ fn main() {
             row.what, row.framework, row.baseline, row.ratio, row.note
         );
     }
-    let f = &findings;
-    let _ = write!(
-        out,
-        "
-## Reading the table
-
-**Where the framework costs more than 5% of the bare route.** Over keep-alive connections the
-single server thread is saturated, so every microsecond of work per request shows in the
-throughput (rows 1 and 2, keep-alive: {ka0:.2} and {ka1:.2} of the bare route). Row 6c measures
-that work without sockets: the bare route takes {b:.2} µs per request in-process, `/health/live`
-{l:.2} µs, `/health/ready` with 10 checks {r:.2} µs. The difference is what a probe must do and a
-bare route does not:
-
-- read the lifecycle and each check's snapshot (a short lock and a reference count per check,
-  never a dependency call);
-- render the report: {live_bytes} bytes of JSON for liveness, {ready_bytes} for readiness with 10
-  checks, where the bare route sends an empty body. A profile of `/health/ready`
-  (`perf record target/release/health-bench --spin /health/ready`) puts most of the time in
-  writing that JSON: copying names and fields, and formatting ten latencies;
-- negotiate `Accept`, parse the query, decide who may read messages.
-
-The static route that serves the framework's own bytes with the same headers (keep-alive rows)
-isolates the payload: against it the framework runs at {sb0:.2} (liveness) and {sb1:.2}
-(readiness with 10 checks). So part of the gap to the empty route is the body itself. The rest is
-the evaluation above: about {dl:.1} µs for liveness and {dr:.1} µs for readiness, per request, on this
-machine.
-
-**What the kubelet sees.** The kubelet opens a new connection for every probe. Then connection
-set-up dominates: with a new connection per request the framework answers at {c0:.2}
-(liveness) and {c1:.2} (readiness with 10 checks) of the bare route's rate, the spreads of both
-overlapping; what remains for readiness is the evaluation and the 1 KB body above. A pod is
-probed every few seconds, so the absolute cost is a few microseconds of CPU per probe. In
-exchange the framework keeps the dependency's load constant: row 3 shows PostgreSQL running no
-query per probe where the hand-written handler runs two, at a quarter of the throughput and
-several times the p99.
-
-**Noise.** Loopback load on two cores, with server, load generator and kernel sharing them, moves
-single runs by tens of percent (the spreads in brackets). Compare medians, and ratios taken within
-one run, not figures across runs or machines. Rows 4 to 7 depend little on load and are stable.
-",
-        ka0 = f.keep_alive[0],
-        ka1 = f.keep_alive[1],
-        b = f.us[2],
-        l = f.us[1],
-        r = f.us[0],
-        live_bytes = f.bytes[0],
-        ready_bytes = f.bytes[1],
-        sb0 = f.same_bytes[0],
-        sb1 = f.same_bytes[1],
-        dl = f.us[1] - f.us[2],
-        dr = f.us[0] - f.us[2],
-        c0 = f.close[0],
-        c1 = f.close[1],
-    );
+    out.push_str(&reading_notes(&findings));
     let path = workspace.join(if quick {
         "target/BENCHMARKS.quick.md"
     } else {
