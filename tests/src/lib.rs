@@ -238,40 +238,97 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Polls `GET path` until it answers `status`, for at most `within`; returns the response or
-/// panics saying what was last seen.
+/// Polls `GET path` until it answers `status`, for at most `within` overall (every connect and
+/// exchange is cut at that deadline too); returns the response.
+///
+/// Connect errors, cut exchanges and other statuses are retried (a child process may not listen
+/// yet, a draining server may close connections), but each is recorded: when the deadline passes,
+/// the test fails with every distinct outcome seen, how often, and the last one.
 pub async fn wait_for_status(
     addr: SocketAddr,
     path: &str,
     status: u16,
     within: Duration,
 ) -> Response {
-    let deadline = tokio::time::Instant::now() + within;
-    let mut last = String::from("no answer");
+    let begun = tokio::time::Instant::now();
+    let deadline = begun + within;
+    let mut seen = Seen::default();
     loop {
-        if let Ok(Ok(mut stream)) =
-            tokio::time::timeout(Duration::from_secs(1), TcpStream::connect(addr)).await
-        {
-            let head = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-            let mut raw = Vec::new();
-            let exchanged = async {
-                stream.write_all(head.as_bytes()).await?;
-                stream.read_to_end(&mut raw).await
-            };
-            if let Ok(Ok(_)) = tokio::time::timeout(Duration::from_secs(2), exchanged).await {
-                if raw.windows(4).any(|w| w == b"\r\n\r\n") {
-                    let response = parse(&raw, false);
-                    if response.status == status {
-                        return response;
-                    }
-                    last = format!("status {}", response.status);
-                }
-            }
+        match tokio::time::timeout_at(deadline, poll_once(addr, path)).await {
+            Ok(Ok(response)) if response.status == status => return response,
+            Ok(Ok(response)) => seen.note(format!("status {}", response.status)),
+            Ok(Err(error)) => seen.note(error),
+            Err(_) => seen.note("attempt cut at the deadline (no answer)".to_string()),
         }
+        // No new attempt once the deadline has passed.
+        tokio::time::sleep_until(deadline.min(tokio::time::Instant::now() + POLL_EVERY)).await;
         if tokio::time::Instant::now() >= deadline {
-            panic!("GET {path} did not answer {status} within {within:?}; last: {last}");
+            panic!(
+                "GET {path} on {addr} did not answer {status} within {within:?} ({} attempts in \
+                 {:?}); seen: {}",
+                seen.attempts,
+                begun.elapsed(),
+                seen.summary()
+            );
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// How often [`wait_for_status`] asks again.
+const POLL_EVERY: Duration = Duration::from_millis(10);
+
+/// One `GET path` on a new connection; an error says which step failed and why.
+async fn poll_once(addr: SocketAddr, path: &str) -> Result<Response, String> {
+    let mut stream = TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let head = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream
+        .write_all(head.as_bytes())
+        .await
+        .map_err(|e| format!("write: {e}"))?;
+    let mut raw = Vec::new();
+    stream
+        .read_to_end(&mut raw)
+        .await
+        .map_err(|e| format!("read: {e}"))?;
+    if !raw.windows(4).any(|w| w == b"\r\n\r\n") {
+        return Err(format!(
+            "no complete response ({} bytes before the connection closed)",
+            raw.len()
+        ));
+    }
+    Ok(parse(&raw, false))
+}
+
+/// The distinct outcomes of [`wait_for_status`]'s attempts, with counts, in first-seen order.
+#[derive(Default)]
+struct Seen {
+    attempts: usize,
+    outcomes: Vec<(String, usize)>,
+    last: String,
+}
+
+impl Seen {
+    fn note(&mut self, outcome: String) {
+        self.attempts += 1;
+        match self.outcomes.iter_mut().find(|(o, _)| *o == outcome) {
+            Some((_, n)) => *n += 1,
+            None => self.outcomes.push((outcome.clone(), 1)),
+        }
+        self.last = outcome;
+    }
+
+    fn summary(&self) -> String {
+        if self.outcomes.is_empty() {
+            return "no attempt finished".to_string();
+        }
+        let each: Vec<String> = self
+            .outcomes
+            .iter()
+            .map(|(o, n)| format!("{o} (x{n})"))
+            .collect();
+        format!("{}; last: {}", each.join(", "), self.last)
     }
 }
 
@@ -462,4 +519,87 @@ pub async fn serve_in_background<H: health_axum::AsHealthState>(
     let addr = listener.local_addr().expect("addr");
     let server = tokio::spawn(configure(health_axum::serve(listener, app, state)).into_future());
     (addr, server)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs `wait_for_status` against `addr` for `within` and returns its panic message and how
+    /// long it took to give up.
+    async fn failure(addr: SocketAddr, within: Duration) -> (String, Duration) {
+        let begun = std::time::Instant::now();
+        let outcome = tokio::spawn(wait_for_status(addr, "/health/ready", 200, within)).await;
+        let took = begun.elapsed();
+        let panic = outcome.expect_err("wait_for_status must fail").into_panic();
+        let message = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_else(|| format!("{panic:?}"));
+        (message, took)
+    }
+
+    #[tokio::test]
+    async fn connect_errors_are_reported_when_the_deadline_passes() {
+        // A port nobody listens on: every attempt is refused.
+        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let (message, took) = failure(addr, Duration::from_millis(300)).await;
+        assert!(message.contains("connect: Connection refused"), "{message}");
+        assert!(
+            took >= Duration::from_millis(300),
+            "gave up early: {took:?}"
+        );
+        assert!(
+            took < Duration::from_millis(1300),
+            "overran its deadline: {took:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_answers_cannot_hold_it_past_its_deadline() {
+        // Accepts connections (the backlog does) and never answers.
+        let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = silent.local_addr().unwrap();
+        let (message, took) = failure(addr, Duration::from_millis(300)).await;
+        assert!(
+            message.contains("attempt cut at the deadline (no answer) (x1)"),
+            "{message}"
+        );
+        assert!(
+            took >= Duration::from_millis(300),
+            "gave up early: {took:?}"
+        );
+        // The old helper waited 2 s for each exchange whatever the deadline.
+        assert!(
+            took < Duration::from_millis(1300),
+            "overran its deadline: {took:?}"
+        );
+        drop(silent);
+    }
+
+    #[tokio::test]
+    async fn other_statuses_and_cut_connections_are_counted() {
+        // Answers 503 to the first two connections, then closes the next ones without a word.
+        let server = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = server.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut n = 0;
+            while let Ok((mut stream, _)) = server.accept().await {
+                n += 1;
+                let mut buf = [0u8; 1024];
+                let _ = stream.read(&mut buf).await;
+                if n <= 2 {
+                    let _ = stream
+                        .write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n")
+                        .await;
+                }
+            }
+        });
+        let (message, _) = failure(addr, Duration::from_millis(300)).await;
+        assert!(message.contains("status 503 (x2)"), "{message}");
+        assert!(
+            message.contains("no complete response (0 bytes before the connection closed)"),
+            "{message}"
+        );
+    }
 }

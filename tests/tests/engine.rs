@@ -1,12 +1,17 @@
 //! The runtime's guarantees, driven through the macros: each aggregation rule, timeouts, panic
-//! isolation, concurrency and `degraded_ms`. Bounds on time are generous on purpose (a 500 ms
-//! timeout must answer well before 2 s); exact figures belong in benchmarks.
+//! isolation, concurrency and `degraded_ms`. Bounds on real time are generous on purpose (a
+//! 500 ms timeout must answer well before 2 s); where the bound must be tight (the aggregate
+//! waits for the slowest check, not the sum) the test runs on Tokio's paused clock instead.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use health_axum::prelude::*;
-use health_axum::{aggregate, evaluate, run_checks, CheckResult, Probe, Scope};
-use health_tests::{get, spawn};
+use health_axum::{
+    aggregate, evaluate, refresh, run_checks, start_scheduler, CheckResult, Circuit, Probe, Scope,
+};
+use health_tests::dep::eventually;
+use health_tests::{get, report, report_until, spawn};
 
 #[derive(Clone, HealthState)]
 #[health(checks(
@@ -94,6 +99,27 @@ async fn a_hung_check_times_out_at_its_timeout() {
     );
 }
 
+/// Runs of [`panics_each_run`], counted by the check itself (outside the framework).
+static PANICKING_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[derive(Clone, HealthState)]
+#[health(checks(panics_each_run, also_fine))]
+struct KeepsServing {
+    #[health(lifecycle)]
+    lifecycle: Lifecycle,
+}
+
+#[health_check(live)]
+async fn panics_each_run() -> Result<(), String> {
+    PANICKING_RUNS.fetch_add(1, Ordering::SeqCst);
+    panic!("boom in a check");
+}
+
+#[health_check(live)]
+async fn also_fine() -> Result<(), String> {
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_panicking_check_is_unhealthy_and_the_server_keeps_serving() {
     let result = run_one("panics").await;
@@ -103,15 +129,35 @@ async fn a_panicking_check_is_unhealthy_and_the_server_keeps_serving() {
         Some("check panicked: boom in a check")
     );
 
-    // Over HTTP: the liveness probe includes the panicking check; the process keeps answering.
-    let s = state();
-    let addr = spawn(Engine::health_router().build().with_state(s)).await;
-    for _ in 0..3 {
+    // Over HTTP: the check panics again before every request, and the process keeps answering
+    // the liveness probe with each new result.
+    let s = KeepsServing {
+        lifecycle: Lifecycle::new(),
+    };
+    let addr = spawn(KeepsServing::health_router().build().with_state(s.clone())).await;
+    for round in 1..=3 {
+        refresh(&s).await;
+        assert_eq!(
+            PANICKING_RUNS.load(Ordering::SeqCst),
+            round,
+            "the panicking check ran again before request {round}"
+        );
         let live = get(addr, "/health/live").await;
         assert_eq!(live.status, 200, "non-critical panic only degrades");
-        assert_eq!(live.check_status("panics").as_deref(), Some("unhealthy"));
-        assert_eq!(live.check_status("fine").as_deref(), Some("healthy"));
+        assert_eq!(
+            live.check_status("panics_each_run").as_deref(),
+            Some("unhealthy")
+        );
+        assert_eq!(live.check_status("also_fine").as_deref(), Some("healthy"));
+        let check = report(&s).await;
+        assert_eq!(check.snapshot.runs, round as u64, "{check:?}");
+        assert_eq!(
+            check.raw().message.as_deref(),
+            Some("check panicked: boom in a check")
+        );
     }
+    // The requests themselves ran nothing: every result was fresh.
+    assert_eq!(PANICKING_RUNS.load(Ordering::SeqCst), 3);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -129,17 +175,39 @@ async fn checks_run_concurrently() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
+// The paused clock: the checks' sleeps and the timeout advance virtual time only, so a loaded
+// machine cannot stretch them and the bound is exact.
+#[tokio::test(start_paused = true)]
 async fn the_aggregate_never_waits_longer_than_the_slowest_timeout() {
-    // The startup probe runs the hung check (timeout 500 ms) with the others.
+    // The startup probe runs the hung check (cut at its 500 ms timeout), `sluggish` (250 ms) and
+    // `reports_degraded` (at once): together 500 ms, one after another 750 ms.
     let s = state();
     s.lifecycle.mark_started();
-    let begun = Instant::now();
+    let begun = tokio::time::Instant::now();
     let report = evaluate(&s, Scope::Probe(Probe::Startup)).await;
     let took = begun.elapsed();
+    // The engine takes a run's deadline from the real clock (`std::time::Instant` in
+    // `health_core::run::start`), so the hung check is cut when virtual time reaches the *real*
+    // instant it started plus 500 ms: later than `begun` by at most the real time this test has
+    // run, which the upper bound allows (plus Tokio's 1 ms timer tick).
+    let real = std::time::Instant::now().saturating_duration_since(begun.into_std());
+    println!("startup probe answered after {took:?} (virtual); the test ran {real:?} (real)");
     assert!(!report.passing);
-    assert!(took < Duration::from_secs(2), "{took:?}");
     assert_eq!(report.checks.len(), 3);
+    let hangs = report.checks.iter().find(|c| c.name == "hangs").unwrap();
+    assert_eq!(
+        hangs.raw().message.as_deref(),
+        Some("timed out after 500 ms")
+    );
+    assert!(
+        took >= Duration::from_millis(500),
+        "answered before the slowest check's timeout: {took:?}"
+    );
+    assert!(
+        took <= Duration::from_millis(501) + real,
+        "took {took:?} (real time run: {real:?}): longer than the slowest check, so the checks \
+         did not all run at once"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -204,4 +272,70 @@ async fn a_critical_startup_check_that_hangs_keeps_startup_failing_with_the_reas
         .clone();
     assert_eq!(hangs["message"], "timed out after 500 ms");
     assert_eq!(s.lifecycle.phase(), Phase::Started);
+}
+
+// -- Huge durations -----------------------------------------------------------------------
+
+/// Runs of [`fails_with_huge_durations`], counted by the check itself.
+static HUGE_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[derive(Clone, HealthState)]
+#[health(checks(fails_with_huge_durations))]
+struct Huge {
+    #[health(lifecycle)]
+    lifecycle: Lifecycle,
+}
+
+/// Every duration at `u64::MAX` ms: "practically never".
+#[health_check(
+    critical,
+    interval_ms = 18446744073709551615,
+    timeout_ms = 18446744073709551615,
+    failure_threshold = 1,
+    breaker_threshold = 1,
+    backoff_ms = 18446744073709551615,
+    max_backoff_ms = 18446744073709551615
+)]
+async fn fails_with_huge_durations() -> Result<(), String> {
+    HUGE_RUNS.fetch_add(1, Ordering::SeqCst);
+    Err("down".into())
+}
+
+// One thread: once this test sees the scheduler's result, the scheduler's task has gone on to
+// compute its next wake-up (interval and back-off at `u64::MAX` ms) and is asleep, or has
+// panicked.
+#[tokio::test]
+async fn huge_durations_saturate_instead_of_panicking() {
+    let state = Huge {
+        lifecycle: Lifecycle::new(),
+    };
+    state.lifecycle.mark_started();
+    let scheduler = start_scheduler(&state);
+    eventually(
+        Duration::from_secs(5),
+        "the scheduler runs the check",
+        || HUGE_RUNS.load(Ordering::SeqCst) == 1,
+    )
+    .await;
+    let check = report_until(&state, Duration::from_secs(5), "its result", |c| {
+        c.snapshot.runs == 1
+    })
+    .await;
+    assert!(
+        scheduler.is_running(),
+        "the scheduler's task survived its huge interval and back-off"
+    );
+    assert_eq!(check.status, Status::Unhealthy);
+    assert!(matches!(check.circuit, Circuit::Open { .. }), "{check:?}");
+    assert!(!check.stale, "{check:?}");
+
+    // A probe and a refresh read the open circuit; neither runs the check.
+    let ready = evaluate(&state, Scope::Probe(Probe::Ready)).await;
+    assert!(!ready.passing);
+    assert!(matches!(ready.checks[0].circuit, Circuit::Open { .. }));
+    refresh(&state).await;
+    tokio::task::yield_now().await;
+    assert!(scheduler.is_running());
+    assert_eq!(HUGE_RUNS.load(Ordering::SeqCst), 1, "one run in all");
+    scheduler.stop();
 }

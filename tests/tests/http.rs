@@ -12,7 +12,6 @@ use std::time::Duration;
 use health_axum::prelude::*;
 use health_axum::{refresh, return_to_service, take_out_of_service, BODY_BUDGET};
 use health_tests::{check_json, get, request, request_with_headers, spawn, Response};
-use tokio::time::Instant;
 
 /// The secret a failing check's error text carries: it must never reach an anonymous caller.
 const SECRET: &str = "postgres://admin:hunter2@db-primary.internal:5432/orders";
@@ -529,6 +528,20 @@ async fn every_view(addr: SocketAddr, extra: &[(&str, &str)]) -> Vec<(String, Re
     seen
 }
 
+/// The status of each path of [`every_view`] with the database down and the cache slow (it is
+/// degraded, which passes), whoever asks, in whatever format, GET or HEAD.
+fn assert_statuses(views: &[(String, Response)]) {
+    let expected = |path: &str| match path {
+        "/health/live" | "/health/startup" | "/health/ready/cache" => 200,
+        _ => 503,
+    };
+    assert_eq!(views.len(), 11 * 5);
+    for (what, response) in views {
+        let path = what.split(' ').nth(1).unwrap();
+        assert_eq!(response.status, expected(path), "{what}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn error_texts_never_reach_anonymous_callers_and_do_reach_authorized_ones() {
     let state = app_state();
@@ -547,10 +560,9 @@ async fn error_texts_never_reach_anonymous_callers_and_do_reach_authorized_ones(
             .collect()
     };
     let anonymous = every_view(addr, &[]).await;
-    assert!(anonymous.len() > 50);
-    assert!(anonymous
-        .iter()
-        .all(|(_, r)| r.status == 200 || r.status == 503));
+    // Hiding the error texts never changes a verdict: each path answers its one status in every
+    // format, and to HEAD.
+    assert_statuses(&anonymous);
     for needle in [SECRET, "hunter2", "db-primary.internal"] {
         assert_eq!(
             leaks(&anonymous, needle),
@@ -572,6 +584,7 @@ async fn error_texts_never_reach_anonymous_callers_and_do_reach_authorized_ones(
     // The right token sees the error texts, in every format.
     let (name, value) = bearer();
     let authorized = every_view(addr, &[(name, value.as_str())]).await;
+    assert_statuses(&authorized);
     let shown = leaks(&authorized, SECRET);
     for view in [
         "GET /health/ready Accept: */*",
@@ -1196,20 +1209,25 @@ async fn bodies_stay_under_10_kb_with_100_checks() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn probes_on_their_own_listener_answer_while_the_app_port_is_saturated() {
+    use std::sync::atomic::AtomicUsize;
     use std::sync::Arc;
     let state = app_state();
     // The application port admits 4 requests at a time (a concurrency limit, as in production);
-    // its handlers hang until released.
+    // its handlers hang until released. Counts, not sleeps, say when it is saturated.
     let limit = Arc::new(tokio::sync::Semaphore::new(4));
-    let release = Arc::new(tokio::sync::Notify::new());
-    let handler_release = Arc::clone(&release);
+    let arrived = Arc::new(AtomicUsize::new(0));
+    let in_handlers = Arc::new(AtomicUsize::new(0));
+    let (release, released) = tokio::sync::watch::channel(false);
+    let handler_count = Arc::clone(&in_handlers);
+    let middleware_count = Arc::clone(&arrived);
     let app = Router::new()
         .route(
             "/busy",
             axum::routing::get(move || {
-                let release = Arc::clone(&handler_release);
+                let (count, mut released) = (Arc::clone(&handler_count), released.clone());
                 async move {
-                    release.notified().await;
+                    count.fetch_add(1, Ordering::SeqCst);
+                    released.wait_for(|r| *r).await.expect("release");
                     "done"
                 }
             }),
@@ -1218,6 +1236,7 @@ async fn probes_on_their_own_listener_answer_while_the_app_port_is_saturated() {
         .layer(axum::middleware::from_fn(
             move |request, next: axum::middleware::Next| {
                 let limit = Arc::clone(&limit);
+                middleware_count.fetch_add(1, Ordering::SeqCst);
                 async move {
                     let _permit = limit.acquire_owned().await.unwrap();
                     next.run(request).await
@@ -1241,69 +1260,110 @@ async fn probes_on_their_own_listener_answer_while_the_app_port_is_saturated() {
         200,
         "both ports serve probes"
     );
+    assert_eq!(arrived.load(Ordering::SeqCst), 1);
 
-    // Saturate the application port.
+    // Saturate the application port: 8 requests, 4 in the handlers and 4 waiting for a permit,
+    // then a probe on the application port, waiting behind them.
     let busy: Vec<_> = (0..8)
         .map(|_| tokio::spawn(async move { get(app_addr, "/busy").await }))
         .collect();
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let on_app_port =
-        tokio::time::timeout(Duration::from_millis(500), get(app_addr, "/health/ready")).await;
-    assert!(on_app_port.is_err(), "the application port is saturated");
+    health_tests::dep::eventually(Duration::from_secs(10), "8 requests at the limit", || {
+        arrived.load(Ordering::SeqCst) == 9 && in_handlers.load(Ordering::SeqCst) == 4
+    })
+    .await;
+    let queued_probe = tokio::spawn(async move { get(app_addr, "/health/ready").await });
+    health_tests::dep::eventually(Duration::from_secs(10), "the probe queued", || {
+        arrived.load(Ordering::SeqCst) == 10
+    })
+    .await;
 
-    for path in [
-        "/health/ready",
-        "/health/live",
-        "/health/startup",
-        "/health",
-    ] {
-        let begun = Instant::now();
-        let response = get(probe_addr, path).await;
-        assert_eq!(response.status, 200, "{path}");
-        assert!(
-            begun.elapsed() < Duration::from_millis(500),
-            "{path} took {:?}",
-            begun.elapsed()
-        );
+    // Round after round for about a second of saturation, the probe port answers every path,
+    // while the application port answers nothing.
+    for round in 0..5 {
+        for path in [
+            "/health/ready",
+            "/health/live",
+            "/health/startup",
+            "/health",
+        ] {
+            let response = get(probe_addr, path).await;
+            assert_eq!(response.status, 200, "{path}, round {round}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    assert_eq!(
+        in_handlers.load(Ordering::SeqCst),
+        4,
+        "no request got past the limit"
+    );
+    assert!(
+        !queued_probe.is_finished(),
+        "the application port answered while saturated"
+    );
+    assert!(busy.iter().all(|task| !task.is_finished()));
 
-    // Release the handlers: the application port recovers.
-    for _ in 0..20 {
-        release.notify_waiters();
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // Release the handlers: every request on the application port is answered.
+    release.send(true).unwrap();
     for task in busy {
-        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        let response = tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("a released request answered within 10 s")
+            .expect("a released request");
+        assert_eq!(
+            response.status,
+            200,
+            "a released request: {}",
+            response.text()
+        );
+        assert_eq!(response.text(), "done");
     }
+    assert_eq!(in_handlers.load(Ordering::SeqCst), 8);
+    let queued = tokio::time::timeout(Duration::from_secs(10), queued_probe)
+        .await
+        .expect("the queued probe answered within 10 s")
+        .expect("the queued probe");
+    assert_eq!(queued.status, 200);
     assert_eq!(get(app_addr, "/health/live").await.status, 200);
 }
 
 // -- The full error goes to the log, once per change --------------------------------------
 
 // One thread, so the thread-local subscriber sees the checks' events too.
+//
+// Other tests of this binary log from the same callsites, on other threads, at the same time.
+// tracing caches each callsite's interest when the callsite is first registered; a registration
+// racing with the installation of this capture can cache "never" and lose its events here. So
+// the callsites are registered first, on this thread, before the capture is installed (logging
+// to no subscriber), and the cache is rebuilt once it is in place.
 #[tokio::test(flavor = "current_thread")]
 async fn the_full_error_is_logged_once_per_status_change_not_per_probe() {
+    let warm_up = app_state();
+    refresh(&warm_up).await;
+    warm_up.db.set(DOWN);
+    refresh(&warm_up).await;
+    warm_up.db.set(UP);
+    refresh(&warm_up).await;
     let (events, _guard) = health_tests::log::capture();
+    tracing::callsite::rebuild_interest_cache();
+
     let state = app_state();
     let addr = serve_app(&state, |r| r).await;
-    // Several runs in each state, each followed by probes: one line per run would give more
-    // lines than changes.
-    state.db.set(DOWN);
-    for _ in 0..4 {
-        refresh(&state).await;
-        for _ in 0..5 {
-            let ready = get(addr, "/health/ready").await;
-            assert_eq!(ready.status, 503);
-            assert!(!ready.text().contains(SECRET));
+    // Four runs in each state (healthy, unhealthy, healthy again; `serve_app` ran the first),
+    // each followed by probes: one line per run, or per probe, would give more lines than
+    // changes.
+    for (mode, status, runs) in [(UP, 200, 3), (DOWN, 503, 4), (UP, 200, 4)] {
+        state.db.set(mode);
+        for _ in 0..runs {
+            refresh(&state).await;
+            for _ in 0..5 {
+                let ready = get(addr, "/health/ready").await;
+                assert_eq!(ready.status, status);
+                assert!(!ready.text().contains(SECRET));
+            }
         }
     }
-    state.db.set(UP);
-    for _ in 0..4 {
-        refresh(&state).await;
-        for _ in 0..5 {
-            assert_eq!(get(addr, "/health/ready").await.status, 200);
-        }
-    }
+    let check = health_tests::report(&state).await;
+    assert_eq!(check.snapshot.runs, 12, "{check:?}");
     let events = events.all();
     let changes: Vec<&String> = events
         .iter()
@@ -1322,7 +1382,7 @@ async fn the_full_error_is_logged_once_per_status_change_not_per_probe() {
     assert_eq!(
         changes.len(),
         2,
-        "healthy -> unhealthy -> healthy: {changes:#?}"
+        "healthy -> unhealthy -> healthy, over 12 runs and 55 probes: {changes:#?}"
     );
     assert!(
         changes[0].contains(SECRET),
