@@ -46,7 +46,7 @@ impl<T> Drop for AbortOnDrop<T> {
 /// A check started on the runtime, not yet awaited.
 struct Started<'a, S> {
     spec: &'a CheckSpec<S>,
-    begun: tokio::time::Instant,
+    begun: Instant,
     task: AbortOnDrop<(CheckOutcome, Duration)>,
 }
 
@@ -76,17 +76,19 @@ pub fn check_deadline() -> Option<Instant> {
 }
 
 fn start<'a, S: HealthState>(spec: &'a CheckSpec<S>, state: &S) -> Started<'a, S> {
-    let begun = std::time::Instant::now();
+    // Tokio's clock, not the system's: the deadline below is awaited on it, and a test on the
+    // paused clock sees its runs start, time out and take as long as its virtual time says.
+    let begun = Instant::now();
     let run = spec.run_fn();
     let state = state.clone();
-    let deadline = later(Instant::from_std(begun), spec.timeout());
+    let deadline = later(begun, spec.timeout());
     let task = tokio::spawn(DEADLINE.scope(deadline, async move {
         let outcome = run(&state).await;
         (outcome, begun.elapsed())
     }));
     Started {
         spec,
-        begun: Instant::from_std(begun),
+        begun,
         task: AbortOnDrop(task),
     }
 }

@@ -320,17 +320,14 @@ fn breaking_dep(state: &Breaking) -> BoxFuture<'_, CheckOutcome> {
     state.dep.check()
 }
 
-/// The configuration of the breaker tests, written out with the builder: the timeout is 10 min
-/// (longer than the interval, which `#[health_check]` refuses) because the engine takes a run's
-/// deadline from the real clock, which lags the paused one by the virtual time already spent
-/// (see the aggregate test in engine.rs); a deadline behind virtual time would cut every run
-/// before it starts. 10 min keeps every deadline ahead of the 2.55 s this test spans; the
-/// fake never waits, and the hung trial is tested over a real socket below.
+/// The configuration of the breaker tests, written out with the builder (the check is a field's
+/// `HealthCheck`, its state one the test owns). On the paused clock the fake answers at once, so
+/// its 50 ms timeout never cuts it; the hung trial is tested over a real socket below.
 impl HealthState for Breaking {
     const CHECKS: &'static [CheckSpec<Self>] = &[CheckSpec::new("dep", breaking_dep)
         .critical(true)
         .interval_ms(100)
-        .timeout_ms(600_000)
+        .timeout_ms(50)
         .failure_threshold(1)
         .breaker_threshold(2)
         .backoff_ms(400)
@@ -518,13 +515,13 @@ fn panics_every_other_run(_: &Panicky) -> BoxFuture<'_, CheckOutcome> {
     })
 }
 
-/// Written out with the builder for the paused clock, with a 10 min timeout (see `Breaking`).
+/// Written out with the builder, like `Breaking`.
 impl HealthState for Panicky {
     const CHECKS: &'static [CheckSpec<Self>] =
         &[
             CheckSpec::new("panics_every_other_run", panics_every_other_run)
                 .interval_ms(20)
-                .timeout_ms(600_000)
+                .timeout_ms(10)
                 .failure_threshold(1)
                 .no_breaker(),
         ];
