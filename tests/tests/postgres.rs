@@ -7,6 +7,7 @@
 //! Bounds on time are generous; exact figures belong in benchmarks.
 
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,17 +48,19 @@ async fn on_pg(pg: &Arc<PgServer>, op: impl FnOnce(&PgServer) + Send + 'static) 
 }
 
 /// A kubelet-like prober running beside a fault: one liveness and one readiness probe at a
-/// time, each on a new connection, recording the slowest answer and any failed liveness.
+/// time, each on a new connection, every probe recorded.
 struct Prober {
     stop: Arc<AtomicBool>,
-    task: tokio::task::JoinHandle<ProbeStats>,
+    task: tokio::task::JoinHandle<Vec<Probed>>,
 }
 
-#[derive(Debug, Default)]
-struct ProbeStats {
-    probes: usize,
-    slowest: Duration,
-    live_failures: usize,
+/// One probe of a [`Prober`], on the test's clock.
+#[derive(Debug, Clone, Copy)]
+struct Probed {
+    ready: bool,
+    begun: Instant,
+    took: Duration,
+    status: u16,
 }
 
 impl Prober {
@@ -65,36 +68,81 @@ impl Prober {
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = Arc::clone(&stop);
         let task = tokio::spawn(async move {
-            let mut stats = ProbeStats::default();
+            let mut probed = Vec::new();
             while !stopping.load(Ordering::SeqCst) {
                 for path in ["/health/live", "/health/ready"] {
                     let begun = Instant::now();
                     let response = get(addr, path).await;
-                    stats.slowest = stats.slowest.max(begun.elapsed());
-                    stats.probes += 1;
-                    if path == "/health/live" && response.status != 200 {
-                        stats.live_failures += 1;
-                    }
+                    probed.push(Probed {
+                        ready: path == "/health/ready",
+                        begun,
+                        took: begun.elapsed(),
+                        status: response.status,
+                    });
                 }
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
-            stats
+            probed
         });
         Prober { stop, task }
     }
 
-    async fn finish(self) -> ProbeStats {
+    /// Stops the prober and asserts what it saw: liveness 200 throughout, and probes that never
+    /// waited on the dependency while `fault` lasted.
+    ///
+    /// A probe that waited on the dependency would take as long as a run of the check: during
+    /// these faults a run lasts from half the check's `timeout` (the database refuses: the pool
+    /// retries, then the check's own connection is refused) to all of it (nothing answers). So:
+    ///
+    /// - of the readiness probes begun during `fault`, at most one in twenty took a tenth of
+    ///   `timeout` or more. Probes that joined each run in flight would exceed that about one
+    ///   time in five, and probes that ran the check every time, always. A count, not the single
+    ///   slowest probe: one probe descheduled on a busy machine must not fail the test;
+    /// - no probe took half as long as the fault: one that waited for the dependency itself, not
+    ///   for a run, would last until the dependency came back.
+    async fn finish(self, fault: Range<Instant>, timeout: Duration) {
         self.stop.store(true, Ordering::SeqCst);
-        let stats = self.task.await.unwrap();
-        println!("prober: {stats:?}");
-        assert!(stats.probes >= 20, "the prober ran: {stats:?}");
-        assert_eq!(stats.live_failures, 0, "liveness stayed 200 throughout");
-        assert!(
-            stats.slowest < Duration::from_millis(250),
-            "a probe took {:?}: probes must answer from the snapshot at once",
-            stats.slowest
+        let probed = self.task.await.unwrap();
+        let live_failures = probed
+            .iter()
+            .filter(|p| !p.ready && p.status != 200)
+            .count();
+        let during: Vec<Duration> = probed
+            .iter()
+            .filter(|p| p.ready && fault.contains(&p.begun))
+            .map(|p| p.took)
+            .collect();
+        let at_once = timeout / 10;
+        let late = during.iter().filter(|took| **took >= at_once).count();
+        let slowest = probed.iter().map(|p| p.took).max().unwrap_or_default();
+        let stall = fault.end - fault.start;
+        println!(
+            "prober: {} probes, {live_failures} liveness failures; {} readiness probes during the \
+             fault ({stall:?}), {late} of them {at_once:?} or more; slowest probe {slowest:?}",
+            probed.len(),
+            during.len()
         );
-        stats
+        assert!(
+            probed.len() >= 20,
+            "the prober ran: {} probes",
+            probed.len()
+        );
+        assert_eq!(live_failures, 0, "liveness stayed 200 throughout");
+        assert!(
+            during.len() >= 10,
+            "only {} readiness probes during the fault",
+            during.len()
+        );
+        assert!(
+            late * 20 <= during.len(),
+            "{late} of {} readiness probes during the fault took {at_once:?} or more: probes \
+             must answer from the snapshot at once, not wait on a run",
+            during.len()
+        );
+        assert!(
+            slowest < stall / 2,
+            "a probe took {slowest:?}, during a fault of {stall:?}"
+        );
     }
 }
 
@@ -129,6 +177,7 @@ async fn outage_and_recovery(fault: Fault) {
     wait_for_status(addr, "/health/ready", 200, Duration::from_secs(10)).await;
     let prober = Prober::start(addr);
 
+    let fault_begun = Instant::now();
     on_pg(&pg, move |pg| match fault {
         Fault::Stop => pg.stop(),
         Fault::Kill => pg.kill(),
@@ -165,6 +214,7 @@ async fn outage_and_recovery(fault: Fault) {
     on_pg(&pg, |pg| pg.start_again()).await;
     let up = Instant::now();
     wait_for_status(addr, "/health/ready", 200, Duration::from_secs(5)).await;
+    let recovered = Instant::now();
     let took = up.elapsed();
     let bound = Duration::from_millis(MAX_BACKOFF + INTERVAL + TIMEOUT + 1500);
     println!("{fault:?}: readiness 200 after {took:?} (bound {bound:?})");
@@ -195,7 +245,9 @@ async fn outage_and_recovery(fault: Fault) {
         .await
         .expect("the pool serves queries after the restart");
 
-    prober.finish().await;
+    prober
+        .finish(fault_begun..recovered, Duration::from_millis(TIMEOUT))
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -226,6 +278,7 @@ async fn a_frozen_database_is_reported_within_the_timeout_while_probes_answer_at
     wait_for_status(addr, "/health/ready", 200, Duration::from_secs(10)).await;
     let prober = Prober::start(addr);
 
+    let fault_begun = Instant::now();
     on_pg(&pg, |pg| pg.freeze()).await;
     let frozen = Instant::now();
     let ready = wait_for_status(addr, "/health/ready", 503, Duration::from_secs(4)).await;
@@ -254,11 +307,14 @@ async fn a_frozen_database_is_reported_within_the_timeout_while_probes_answer_at
     on_pg(&pg, |pg| pg.thaw()).await;
     let thawed = Instant::now();
     wait_for_status(addr, "/health/ready", 200, Duration::from_secs(5)).await;
+    let recovered = Instant::now();
     println!(
         "frozen: 503 after {took:?}, 200 again {:?} after thawing",
         thawed.elapsed()
     );
-    prober.finish().await;
+    prober
+        .finish(fault_begun..recovered, Duration::from_millis(500))
+        .await;
 }
 
 db_state!(
@@ -287,6 +343,7 @@ async fn a_listener_that_accepts_and_never_replies_is_reported_within_the_timeou
         begun.elapsed()
     );
     let prober = Prober::start(addr);
+    let probing = Instant::now();
     // It says that the database does not answer, within its timeout: not a bare "timed out".
     let check = check_json(&ready.json(), "database");
     let message = check["message"].as_str().unwrap_or_default();
@@ -307,7 +364,9 @@ async fn a_listener_that_accepts_and_never_replies_is_reported_within_the_timeou
         "{message}"
     );
     assert!(silent.calls() >= 1, "the check did connect");
-    prober.finish().await;
+    prober
+        .finish(probing..Instant::now(), Duration::from_millis(300))
+        .await;
 }
 
 db_state!(
