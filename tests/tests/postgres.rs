@@ -319,7 +319,7 @@ async fn a_frozen_database_is_reported_within_the_timeout_while_probes_answer_at
 
 db_state!(
     Unanswered,
-    interval_ms = 300,
+    interval_ms = 500,
     timeout_ms = 300,
     failure_threshold = 1,
     no_breaker
@@ -353,20 +353,68 @@ async fn a_listener_that_accepts_and_never_replies_is_reported_within_the_timeou
     );
     let latency = check["latency_ms"].as_f64().unwrap();
     assert!(latency < 300.0, "{check}");
-    // Every interval another run connects, and gives the same answer again.
-    let check = report_until(&state, Duration::from_secs(3), "three runs", |c| {
-        c.snapshot.runs >= 3
-    })
-    .await;
+
+    // Counted at the listener, on the test's clock, while the prober probes: every interval one
+    // run connects twice (the pool's attempt, then, at half the check's time, the check's own
+    // connection to learn why), and the run's timeout closes both. Over five intervals, no more
+    // than six runs can begin (one interval apart at least) and, on a loaded machine, no fewer
+    // than three. Runs back to back (one per timeout) would make 18; a probe that ran the check
+    // would add two connections of its own.
+    let interval = Duration::from_millis(500);
+    let timeout = Duration::from_millis(300);
+    let intervals = 5;
+    let watched = Instant::now();
+    let watch = interval * intervals;
+    tokio::time::sleep(watch).await;
+    let log = silent.call_log();
+    let origin = log.first().map_or(watched, |c| c.accepted);
+    let at = |t: Instant| t.saturating_duration_since(origin);
+    let listing = || {
+        let calls: Vec<String> = log
+            .iter()
+            .map(|c| format!("  +{:?} held {:?}", at(c.accepted), c.held()))
+            .collect();
+        format!(
+            "watched from +{:?} for {watch:?}:\n{}",
+            at(watched),
+            calls.join("\n")
+        )
+    };
+    let seen = log
+        .iter()
+        .filter(|c| (watched..watched + watch).contains(&c.accepted))
+        .count();
+    let (fewest, most) = (2 * (intervals - 2), 2 * (intervals + 1));
+    println!("the listener accepted {seen} connections in {watch:?} (allowed {fewest}..={most})");
+    assert!(
+        (fewest..=most).contains(&(seen as u32)),
+        "the listener accepted {seen} connections in {watch:?}, not {fewest} to {most}:\n{}",
+        listing()
+    );
+    // Each one closed by the check within its timeout (plus the slack of a loaded machine),
+    // where sqlx alone would hold it for its 30 s acquire timeout; only the last run's may be
+    // open still.
+    let close_bound = timeout + Duration::from_millis(200);
+    let now = Instant::now();
+    for call in log.iter().filter(|c| c.accepted + close_bound <= now) {
+        assert!(
+            call.held().is_some_and(|held| held < close_bound),
+            "a connection accepted at +{:?} was held {:?} (bound {close_bound:?}):\n{}",
+            at(call.accepted),
+            call.held(),
+            listing()
+        );
+    }
+    let open = log.iter().filter(|c| c.ended.is_none()).count();
+    assert!(open <= 2, "{open} connections open at once:\n{}", listing());
+    // And the check still says why.
+    let check = report(&state).await;
     let message = check.raw().message.as_deref().unwrap_or_default();
     assert!(
         message.starts_with("the database does not answer: no connection opened within "),
         "{message}"
     );
-    assert!(silent.calls() >= 1, "the check did connect");
-    prober
-        .finish(probing..Instant::now(), Duration::from_millis(300))
-        .await;
+    prober.finish(probing..Instant::now(), timeout).await;
 }
 
 db_state!(
