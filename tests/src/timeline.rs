@@ -126,3 +126,95 @@ pub fn describe(attempts: &[Attempt], origin: Instant) -> String {
     }
     lines.join("\n")
 }
+
+/// What [`assert_drained`] measured, from the signal.
+#[derive(Debug, Clone, Copy)]
+pub struct Drain {
+    /// When readiness first answered 503.
+    pub turned: Duration,
+    /// Requests answered from then on.
+    pub served: usize,
+    /// When the first unanswered request began...
+    pub refused_from: Duration,
+    /// ...and when it ended: the listener stopped in between.
+    pub refused_by: Duration,
+}
+
+/// Asserts what a [`until_unanswered`] timeline begun at `signalled` (just before a shutdown
+/// signal was sent) shows of the drain, and returns the times:
+///
+/// - every request until the last was answered, each path but `ready_path` with 200;
+/// - `ready_path` answered 200, then 503 with phase `draining` to the end, the first 503 within
+///   half of `drain_delay`, and at least ten requests were answered from then on;
+/// - the last, unanswered request ended no earlier than `drain_delay` after the signal (the
+///   listener accepted through all of the delay: it cannot start before the signal) and began
+///   less than `slack` past it (the listener stops when the delay ends).
+pub fn assert_drained(
+    attempts: &[Attempt],
+    signalled: Instant,
+    ready_path: &str,
+    drain_delay: Duration,
+    slack: Duration,
+) -> Drain {
+    let timeline = describe(attempts, signalled);
+    let (unanswered, answered) = attempts.split_last().expect("at least one request");
+    for attempt in answered.iter().filter(|a| a.path != ready_path) {
+        assert_eq!(
+            attempt.status(),
+            Some(200),
+            "{} while draining:\n{timeline}",
+            attempt.path
+        );
+    }
+    let ready: Vec<&Attempt> = answered.iter().filter(|a| a.path == ready_path).collect();
+    let turn = ready
+        .iter()
+        .position(|a| a.status() == Some(503))
+        .unwrap_or_else(|| panic!("readiness never 503 while serving:\n{timeline}"));
+    assert!(
+        ready[..turn].iter().all(|a| a.status() == Some(200))
+            && ready[turn..].iter().all(|a| a.status() == Some(503)),
+        "readiness 200, then 503 to the end:\n{timeline}"
+    );
+    for attempt in &ready[turn..] {
+        let body = attempt.answer.as_ref().expect("answered").json();
+        assert_eq!(body["phase"], "draining", "{body}");
+    }
+    let turned = ready[turn].done - signalled;
+    assert!(
+        turned < drain_delay / 2,
+        "readiness answered 503 only {turned:?} after the signal, with a drain delay of \
+         {drain_delay:?}:\n{timeline}"
+    );
+    let served = answered
+        .iter()
+        .filter(|a| a.sent >= ready[turn].done)
+        .count();
+    assert!(
+        served >= 10,
+        "only {served} requests answered while draining:\n{timeline}"
+    );
+    let refused_by = unanswered.done - signalled;
+    assert!(
+        refused_by >= drain_delay,
+        "a new connection got no answer {refused_by:?} after the signal, within the drain \
+         delay of {drain_delay:?}:\n{timeline}"
+    );
+    let refused_from = unanswered.sent - signalled;
+    assert!(
+        refused_from < drain_delay + slack,
+        "still accepting {refused_from:?} after the signal, with a drain delay of \
+         {drain_delay:?}:\n{timeline}"
+    );
+    println!(
+        "after the signal:\n{timeline}\nreadiness 503 {turned:?} after it; {served} requests \
+         answered while draining; the listener stopped between {refused_from:?} and \
+         {refused_by:?}"
+    );
+    Drain {
+        turned,
+        served,
+        refused_from,
+        refused_by,
+    }
+}

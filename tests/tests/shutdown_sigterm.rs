@@ -13,7 +13,7 @@ use std::time::Duration;
 use axum::routing::get as route_get;
 use health_axum::prelude::*;
 use health_tests::get;
-use health_tests::timeline::{describe, until_unanswered, Attempt};
+use health_tests::timeline::{assert_drained, until_unanswered};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -76,14 +76,10 @@ async fn serve(
 }
 
 /// Sends SIGTERM to this process, then opens one new connection every 10 ms (readiness,
-/// liveness, `/fast` in turn) until one is not answered, and asserts the drain:
-///
-/// - every request until then was answered: `/fast` 200 and liveness 200 throughout;
-/// - readiness 200, then 503 (`draining`) to the end, the first 503 within half the delay;
-/// - the first unanswered request ended no earlier than the delay after the signal (the
-///   listener accepted through all of it), and began within [`SLACK`] past it (it stops then).
-///
-/// Returns when the signal was sent.
+/// liveness, `/fast` in turn) until one is not answered, and asserts the drain
+/// ([`assert_drained`]): all answered until then (`/fast` and liveness 200), readiness 503
+/// within half the delay, the listener open through the delay and closed within [`SLACK`] of
+/// its end. Returns when the signal was sent.
 async fn sigterm_and_watch_the_drain(addr: std::net::SocketAddr) -> Instant {
     let signalled = Instant::now();
     health_tests::send_sigterm(std::process::id());
@@ -94,64 +90,12 @@ async fn sigterm_and_watch_the_drain(addr: std::net::SocketAddr) -> Instant {
         Duration::from_secs(10),
     )
     .await;
-    let timeline = describe(&attempts, signalled);
-    println!("after SIGTERM:\n{timeline}");
-    let (unanswered, answered) = attempts.split_last().expect("at least one request");
-
-    for attempt in answered.iter().filter(|a| a.path != "/health/ready") {
-        let response = attempt.answer.as_ref().expect("answered");
-        assert_eq!(response.status, 200, "{}:\n{timeline}", attempt.path);
-        if attempt.path == "/fast" {
-            assert_eq!(response.body, b"fast", "{timeline}");
+    assert_drained(&attempts, signalled, "/health/ready", DRAIN_DELAY, SLACK);
+    for attempt in attempts.iter().filter(|a| a.path == "/fast") {
+        if let Ok(response) = &attempt.answer {
+            assert_eq!(response.body, b"fast");
         }
     }
-    let ready: Vec<&Attempt> = answered
-        .iter()
-        .filter(|a| a.path == "/health/ready")
-        .collect();
-    let turn = ready
-        .iter()
-        .position(|a| a.status() == Some(503))
-        .unwrap_or_else(|| panic!("readiness never 503 while serving:\n{timeline}"));
-    assert!(
-        ready[..turn].iter().all(|a| a.status() == Some(200))
-            && ready[turn..].iter().all(|a| a.status() == Some(503)),
-        "readiness 200, then 503 to the end:\n{timeline}"
-    );
-    for attempt in &ready[turn..] {
-        let body = attempt.answer.as_ref().unwrap().json();
-        assert_eq!(body["phase"], "draining", "{body}");
-    }
-    let turned = ready[turn].done - signalled;
-    assert!(
-        turned < DRAIN_DELAY / 2,
-        "readiness answered 503 only {turned:?} after the signal:\n{timeline}"
-    );
-    let served = answered
-        .iter()
-        .filter(|a| a.sent >= ready[turn].done)
-        .count();
-    assert!(
-        served >= 10,
-        "only {served} requests answered while draining:\n{timeline}"
-    );
-
-    let refused_by = unanswered.done - signalled;
-    assert!(
-        refused_by >= DRAIN_DELAY,
-        "a new connection was not answered {refused_by:?} after the signal, within the drain \
-         delay ({:?}):\n{timeline}",
-        unanswered.answer.as_ref().err()
-    );
-    let refused_from = unanswered.sent - signalled;
-    assert!(
-        refused_from < DRAIN_DELAY + SLACK,
-        "still accepting {refused_from:?} after the signal:\n{timeline}"
-    );
-    println!(
-        "readiness 503 {turned:?} after SIGTERM; {served} requests answered while draining; \
-         the listener stopped between {refused_from:?} and {refused_by:?}"
-    );
     signalled
 }
 
