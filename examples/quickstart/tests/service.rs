@@ -451,7 +451,14 @@ async fn sslmode_require_works_against_a_server_that_only_takes_tls() {
     let addr = service.addr;
     wait_for_status(addr, "/health/startup", 200, Duration::from_secs(30)).await;
     let ready = wait_for_status(addr, "/health/ready", 200, Duration::from_secs(10)).await;
-    assert_eq!(ready.check_status("database").as_deref(), Some("healthy"));
+    // Connected over TLS: healthy, or degraded when that first round trip, handshake included,
+    // took over the check's 100 ms `degraded_ms` (a cold TLS handshake on a busy machine may).
+    let database = ready.check_status("database");
+    assert!(
+        matches!(database.as_deref(), Some("healthy" | "degraded")),
+        "{database:?}: {}",
+        ready.text()
+    );
     let created = health_tests::request_with_body(
         addr,
         "POST",
