@@ -2,11 +2,17 @@
 //! receives: a line protocol (`PING` answered by `PONG`) whose server can answer, refuse
 //! (close at once), hang (accept, read, never reply) or follow a script of up and down, like a
 //! database that is up, down, frozen or flapping.
+//!
+//! Besides counting, it keeps a log of every connection on the test's clock: when it was
+//! accepted and when it ended ([`Dependency::call_log`]), so that a test can assert on what the
+//! dependency saw, not on what the framework reports about itself.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use health_axum::{async_trait, CheckOutcome, HealthCheck};
 
@@ -35,6 +41,32 @@ struct Shared {
     mode: AtomicU8,
     calls: AtomicUsize,
     delay_ms: AtomicU64,
+    log: Mutex<Vec<Call>>,
+}
+
+impl Shared {
+    fn log(&self) -> std::sync::MutexGuard<'_, Vec<Call>> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// One connection as the dependency saw it, on the test's clock (tokio's, so a paused clock
+/// works too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Call {
+    /// When the dependency accepted it.
+    pub accepted: Instant,
+    /// When it ended: the client closed it, or (`Up`, `Down`) the dependency answered and
+    /// closed it. `None` while it is open.
+    pub ended: Option<Instant>,
+}
+
+impl Call {
+    /// How long it was open, if it has ended.
+    pub fn held(&self) -> Option<Duration> {
+        self.ended
+            .map(|ended| ended.saturating_duration_since(self.accepted))
+    }
 }
 
 /// A controllable, counting TCP dependency on 127.0.0.1; it stops with the test's runtime.
@@ -54,10 +86,20 @@ impl Dependency {
             mode: AtomicU8::new(mode as u8),
             calls: AtomicUsize::new(0),
             delay_ms: AtomicU64::new(0),
+            log: Mutex::new(Vec::new()),
         });
         let serving = Arc::clone(&shared);
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                let accepted = Instant::now();
+                let entry = {
+                    let mut log = serving.log();
+                    log.push(Call {
+                        accepted,
+                        ended: None,
+                    });
+                    log.len() - 1
+                };
                 let call = serving.calls.fetch_add(1, Ordering::SeqCst);
                 let mut mode = serving.mode.load(Ordering::SeqCst);
                 if mode == Mode::Flap as u8 {
@@ -67,7 +109,11 @@ impl Dependency {
                     };
                 }
                 let delay = Duration::from_millis(serving.delay_ms.load(Ordering::SeqCst));
-                tokio::spawn(serve(stream, mode, delay));
+                let ending = Arc::clone(&serving);
+                tokio::spawn(async move {
+                    serve(stream, mode, delay).await;
+                    ending.log()[entry].ended = Some(Instant::now());
+                });
             }
         });
         Dependency { shared, addr }
@@ -87,6 +133,11 @@ impl Dependency {
     /// Connections accepted so far: each run of a check against it is one.
     pub fn calls(&self) -> usize {
         self.shared.calls.load(Ordering::SeqCst)
+    }
+
+    /// Every connection accepted so far, in the order accepted.
+    pub fn call_log(&self) -> Vec<Call> {
+        self.shared.log().clone()
     }
 }
 

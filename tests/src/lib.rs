@@ -5,6 +5,7 @@
 pub mod dep;
 pub mod log;
 pub mod pg;
+pub mod timeline;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -7,6 +7,7 @@
 //! Bounds on time are generous; exact figures belong in benchmarks.
 
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +20,7 @@ use health_tests::{
     check_json, get, report, report_until, serve_probes, spawn, storm, wait_for_status,
 };
 use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::Connection;
 use tokio::time::Instant;
 
 /// A state whose only check is the built-in pool check, configured by `$args`.
@@ -46,17 +48,19 @@ async fn on_pg(pg: &Arc<PgServer>, op: impl FnOnce(&PgServer) + Send + 'static) 
 }
 
 /// A kubelet-like prober running beside a fault: one liveness and one readiness probe at a
-/// time, each on a new connection, recording the slowest answer and any failed liveness.
+/// time, each on a new connection, every probe recorded.
 struct Prober {
     stop: Arc<AtomicBool>,
-    task: tokio::task::JoinHandle<ProbeStats>,
+    task: tokio::task::JoinHandle<Vec<Probed>>,
 }
 
-#[derive(Debug, Default)]
-struct ProbeStats {
-    probes: usize,
-    slowest: Duration,
-    live_failures: usize,
+/// One probe of a [`Prober`], on the test's clock.
+#[derive(Debug, Clone, Copy)]
+struct Probed {
+    ready: bool,
+    begun: Instant,
+    took: Duration,
+    status: u16,
 }
 
 impl Prober {
@@ -64,36 +68,81 @@ impl Prober {
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = Arc::clone(&stop);
         let task = tokio::spawn(async move {
-            let mut stats = ProbeStats::default();
+            let mut probed = Vec::new();
             while !stopping.load(Ordering::SeqCst) {
                 for path in ["/health/live", "/health/ready"] {
                     let begun = Instant::now();
                     let response = get(addr, path).await;
-                    stats.slowest = stats.slowest.max(begun.elapsed());
-                    stats.probes += 1;
-                    if path == "/health/live" && response.status != 200 {
-                        stats.live_failures += 1;
-                    }
+                    probed.push(Probed {
+                        ready: path == "/health/ready",
+                        begun,
+                        took: begun.elapsed(),
+                        status: response.status,
+                    });
                 }
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
-            stats
+            probed
         });
         Prober { stop, task }
     }
 
-    async fn finish(self) -> ProbeStats {
+    /// Stops the prober and asserts what it saw: liveness 200 throughout, and probes that never
+    /// waited on the dependency while `fault` lasted.
+    ///
+    /// A probe that waited on the dependency would take as long as a run of the check: during
+    /// these faults a run lasts from half the check's `timeout` (the database refuses: the pool
+    /// retries, then the check's own connection is refused) to all of it (nothing answers). So:
+    ///
+    /// - of the readiness probes begun during `fault`, at most one in twenty took a tenth of
+    ///   `timeout` or more. Probes that joined each run in flight would exceed that about one
+    ///   time in five, and probes that ran the check every time, always. A count, not the single
+    ///   slowest probe: one probe descheduled on a busy machine must not fail the test;
+    /// - no probe took half as long as the fault: one that waited for the dependency itself, not
+    ///   for a run, would last until the dependency came back.
+    async fn finish(self, fault: Range<Instant>, timeout: Duration) {
         self.stop.store(true, Ordering::SeqCst);
-        let stats = self.task.await.unwrap();
-        println!("prober: {stats:?}");
-        assert!(stats.probes >= 20, "the prober ran: {stats:?}");
-        assert_eq!(stats.live_failures, 0, "liveness stayed 200 throughout");
-        assert!(
-            stats.slowest < Duration::from_millis(250),
-            "a probe took {:?}: probes must answer from the snapshot at once",
-            stats.slowest
+        let probed = self.task.await.unwrap();
+        let live_failures = probed
+            .iter()
+            .filter(|p| !p.ready && p.status != 200)
+            .count();
+        let during: Vec<Duration> = probed
+            .iter()
+            .filter(|p| p.ready && fault.contains(&p.begun))
+            .map(|p| p.took)
+            .collect();
+        let at_once = timeout / 10;
+        let late = during.iter().filter(|took| **took >= at_once).count();
+        let slowest = probed.iter().map(|p| p.took).max().unwrap_or_default();
+        let stall = fault.end - fault.start;
+        println!(
+            "prober: {} probes, {live_failures} liveness failures; {} readiness probes during the \
+             fault ({stall:?}), {late} of them {at_once:?} or more; slowest probe {slowest:?}",
+            probed.len(),
+            during.len()
         );
-        stats
+        assert!(
+            probed.len() >= 20,
+            "the prober ran: {} probes",
+            probed.len()
+        );
+        assert_eq!(live_failures, 0, "liveness stayed 200 throughout");
+        assert!(
+            during.len() >= 10,
+            "only {} readiness probes during the fault",
+            during.len()
+        );
+        assert!(
+            late * 20 <= during.len(),
+            "{late} of {} readiness probes during the fault took {at_once:?} or more: probes \
+             must answer from the snapshot at once, not wait on a run",
+            during.len()
+        );
+        assert!(
+            slowest < stall / 2,
+            "a probe took {slowest:?}, during a fault of {stall:?}"
+        );
     }
 }
 
@@ -128,6 +177,7 @@ async fn outage_and_recovery(fault: Fault) {
     wait_for_status(addr, "/health/ready", 200, Duration::from_secs(10)).await;
     let prober = Prober::start(addr);
 
+    let fault_begun = Instant::now();
     on_pg(&pg, move |pg| match fault {
         Fault::Stop => pg.stop(),
         Fault::Kill => pg.kill(),
@@ -164,6 +214,7 @@ async fn outage_and_recovery(fault: Fault) {
     on_pg(&pg, |pg| pg.start_again()).await;
     let up = Instant::now();
     wait_for_status(addr, "/health/ready", 200, Duration::from_secs(5)).await;
+    let recovered = Instant::now();
     let took = up.elapsed();
     let bound = Duration::from_millis(MAX_BACKOFF + INTERVAL + TIMEOUT + 1500);
     println!("{fault:?}: readiness 200 after {took:?} (bound {bound:?})");
@@ -194,7 +245,9 @@ async fn outage_and_recovery(fault: Fault) {
         .await
         .expect("the pool serves queries after the restart");
 
-    prober.finish().await;
+    prober
+        .finish(fault_begun..recovered, Duration::from_millis(TIMEOUT))
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -225,6 +278,7 @@ async fn a_frozen_database_is_reported_within_the_timeout_while_probes_answer_at
     wait_for_status(addr, "/health/ready", 200, Duration::from_secs(10)).await;
     let prober = Prober::start(addr);
 
+    let fault_begun = Instant::now();
     on_pg(&pg, |pg| pg.freeze()).await;
     let frozen = Instant::now();
     let ready = wait_for_status(addr, "/health/ready", 503, Duration::from_secs(4)).await;
@@ -253,16 +307,19 @@ async fn a_frozen_database_is_reported_within_the_timeout_while_probes_answer_at
     on_pg(&pg, |pg| pg.thaw()).await;
     let thawed = Instant::now();
     wait_for_status(addr, "/health/ready", 200, Duration::from_secs(5)).await;
+    let recovered = Instant::now();
     println!(
         "frozen: 503 after {took:?}, 200 again {:?} after thawing",
         thawed.elapsed()
     );
-    prober.finish().await;
+    prober
+        .finish(fault_begun..recovered, Duration::from_millis(500))
+        .await;
 }
 
 db_state!(
     Unanswered,
-    interval_ms = 300,
+    interval_ms = 500,
     timeout_ms = 300,
     failure_threshold = 1,
     no_breaker
@@ -286,6 +343,7 @@ async fn a_listener_that_accepts_and_never_replies_is_reported_within_the_timeou
         begun.elapsed()
     );
     let prober = Prober::start(addr);
+    let probing = Instant::now();
     // It says that the database does not answer, within its timeout: not a bare "timed out".
     let check = check_json(&ready.json(), "database");
     let message = check["message"].as_str().unwrap_or_default();
@@ -295,18 +353,68 @@ async fn a_listener_that_accepts_and_never_replies_is_reported_within_the_timeou
     );
     let latency = check["latency_ms"].as_f64().unwrap();
     assert!(latency < 300.0, "{check}");
-    // Every interval another run connects, and gives the same answer again.
-    let check = report_until(&state, Duration::from_secs(3), "three runs", |c| {
-        c.snapshot.runs >= 3
-    })
-    .await;
+
+    // Counted at the listener, on the test's clock, while the prober probes: every interval one
+    // run connects twice (the pool's attempt, then, at half the check's time, the check's own
+    // connection to learn why), and the run's timeout closes both. Over five intervals, no more
+    // than six runs can begin (one interval apart at least) and, on a loaded machine, no fewer
+    // than three. Runs back to back (one per timeout) would make 18; a probe that ran the check
+    // would add two connections of its own.
+    let interval = Duration::from_millis(500);
+    let timeout = Duration::from_millis(300);
+    let intervals = 5;
+    let watched = Instant::now();
+    let watch = interval * intervals;
+    tokio::time::sleep(watch).await;
+    let log = silent.call_log();
+    let origin = log.first().map_or(watched, |c| c.accepted);
+    let at = |t: Instant| t.saturating_duration_since(origin);
+    let listing = || {
+        let calls: Vec<String> = log
+            .iter()
+            .map(|c| format!("  +{:?} held {:?}", at(c.accepted), c.held()))
+            .collect();
+        format!(
+            "watched from +{:?} for {watch:?}:\n{}",
+            at(watched),
+            calls.join("\n")
+        )
+    };
+    let seen = log
+        .iter()
+        .filter(|c| (watched..watched + watch).contains(&c.accepted))
+        .count();
+    let (fewest, most) = (2 * (intervals - 2), 2 * (intervals + 1));
+    println!("the listener accepted {seen} connections in {watch:?} (allowed {fewest}..={most})");
+    assert!(
+        (fewest..=most).contains(&(seen as u32)),
+        "the listener accepted {seen} connections in {watch:?}, not {fewest} to {most}:\n{}",
+        listing()
+    );
+    // Each one closed by the check within its timeout (plus the slack of a loaded machine),
+    // where sqlx alone would hold it for its 30 s acquire timeout; only the last run's may be
+    // open still.
+    let close_bound = timeout + Duration::from_millis(200);
+    let now = Instant::now();
+    for call in log.iter().filter(|c| c.accepted + close_bound <= now) {
+        assert!(
+            call.held().is_some_and(|held| held < close_bound),
+            "a connection accepted at +{:?} was held {:?} (bound {close_bound:?}):\n{}",
+            at(call.accepted),
+            call.held(),
+            listing()
+        );
+    }
+    let open = log.iter().filter(|c| c.ended.is_none()).count();
+    assert!(open <= 2, "{open} connections open at once:\n{}", listing());
+    // And the check still says why.
+    let check = report(&state).await;
     let message = check.raw().message.as_deref().unwrap_or_default();
     assert!(
         message.starts_with("the database does not answer: no connection opened within "),
         "{message}"
     );
-    assert!(silent.calls() >= 1, "the check did connect");
-    prober.finish().await;
+    prober.finish(probing..Instant::now(), timeout).await;
 }
 
 db_state!(
@@ -407,9 +515,20 @@ async fn the_pool_check_is_bounded_by_its_timeout_and_reports_the_pool() {
     let details = check.raw().details.clone().expect("details");
     let connections = &details["connections"];
     assert_eq!(connections["open"], 1, "{details}");
-    let idle = connections["idle"].as_u64().expect("idle is a count");
-    assert!(idle <= 1, "{details}");
+    // Measured during the round trip, on the pool's only connection: none is idle.
+    assert_eq!(connections["idle"], 0, "{details}");
     assert_eq!(connections["max"], 1, "{details}");
+    // And PostgreSQL counts that one connection, besides the one counting.
+    let mut counting = sqlx::PgConnection::connect(&pg.url()).await.unwrap();
+    let backends: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity \
+         WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
+    )
+    .fetch_one(&mut counting)
+    .await
+    .unwrap();
+    assert_eq!(backends, 1, "client connections PostgreSQL counts");
+    counting.close().await.unwrap();
     assert!(
         details["round_trip_ms"].as_f64().unwrap() > 0.0,
         "{details}"
@@ -431,9 +550,11 @@ async fn the_pool_check_is_bounded_by_its_timeout_and_reports_the_pool() {
             ),
         "{message}"
     );
+    let connections = &check.raw().details.as_ref().unwrap()["connections"];
+    assert_eq!(connections["open"], 1, "{connections}");
     assert_eq!(
-        check.raw().details.as_ref().unwrap()["connections"]["open"],
-        1
+        connections["idle"], 0,
+        "the application holds it: {connections}"
     );
     assert!(
         took >= Duration::from_millis(250) && took < Duration::from_secs(2),

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use health_tests::timeline::{assert_drained, until_unanswered};
 use health_tests::{free_port, get, wait_for_status};
 
 struct Service {
@@ -88,9 +89,24 @@ fn names(body: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
+/// The drain delay of the SIGTERM test: long enough that a loaded machine still shows its
+/// order (readiness 503 early in it, the listener open to its end).
+const DRAIN_DELAY: Duration = Duration::from_millis(2000);
+/// How late after its due time a step may come on a loaded machine: half the drain delay.
+const SLACK: Duration = Duration::from_millis(1000);
+/// How long the request in flight at the signal works: past the drain delay and its slack.
+const WORK_MS: u64 = 4000;
+const SHUTDOWN_TIMEOUT_MS: u64 = 3000;
+
 #[tokio::test(flavor = "multi_thread")]
 async fn probes_answer_as_documented_and_sigterm_drains() {
-    let mut service = start(None);
+    let mut service = start_with(
+        None,
+        &[
+            ("DRAIN_DELAY_MS", DRAIN_DELAY.as_millis().to_string()),
+            ("SHUTDOWN_TIMEOUT_MS", SHUTDOWN_TIMEOUT_MS.to_string()),
+        ],
+    );
     let addr = service.addr;
     // The first passing startup probe ran the startup checks; later ones answer from the latch,
     // listing the same checks (the startup-only ones retired).
@@ -135,25 +151,44 @@ async fn probes_answer_as_documented_and_sigterm_drains() {
     assert_eq!(note.json()["body"], "remember the milk");
     assert_eq!(get(addr, "/notes/999999").await.status, 404);
 
-    // SIGTERM with a slow request in flight.
-    let slow = tokio::spawn(async move { get(addr, "/work?ms=1500").await });
+    // SIGTERM with a slow request in flight. From the signal on, a new connection every 10 ms
+    // (readiness, liveness, the index in turn) until one is refused, timed on this process's
+    // clock: the service is another process, so only lower bounds are exact; the upper ones
+    // allow half the drain delay.
+    let slow = tokio::spawn(async move {
+        let response = get(addr, &format!("/work?ms={WORK_MS}")).await;
+        (response, tokio::time::Instant::now())
+    });
     tokio::time::sleep(Duration::from_millis(150)).await;
-    let signalled = Instant::now();
+    let signalled = tokio::time::Instant::now();
     health_tests::send_sigterm(service.child.id());
-    let ready = wait_for_status(addr, "/health/ready", 503, Duration::from_secs(2)).await;
-    let turned = signalled.elapsed();
-    assert!(
-        turned < Duration::from_millis(100),
-        "readiness turned 503 {turned:?} after SIGTERM"
-    );
-    assert_eq!(ready.json()["phase"], "draining");
+    let attempts = until_unanswered(
+        addr,
+        &["/health/ready", "/health/live", "/"],
+        Duration::from_millis(10),
+        Duration::from_secs(10),
+    )
+    .await;
+    // Readiness 503 (draining) within half the delay, everything else answered 200 until the
+    // listener stops, no earlier than the delay after the signal and less than the slack after.
+    let drain = assert_drained(&attempts, signalled, "/health/ready", DRAIN_DELAY, SLACK);
 
-    let slow = slow.await.unwrap();
+    // The request in flight completes, after the listener stopped.
+    let (slow, slow_done) = slow.await.unwrap();
     assert_eq!(slow.status, 200, "in-flight request completes");
-    assert_eq!(slow.json()["worked_ms"], 1500);
+    assert_eq!(slow.json()["worked_ms"], WORK_MS);
+    let answered = slow_done - signalled;
+    assert!(
+        answered > drain.refused_by,
+        "the slow request was answered {answered:?} after the signal, before the listener \
+         stopped ({:?})",
+        drain.refused_by
+    );
 
-    // The configured bound: drain delay (600 ms) + shutdown timeout (3 s), plus start-up slack.
-    let bound = Duration::from_millis(600 + 3000 + 500);
+    // The configured bound: drain delay + shutdown timeout, plus slack.
+    let bound = Duration::from_millis(
+        DRAIN_DELAY.as_millis() as u64 + SHUTDOWN_TIMEOUT_MS + SLACK.as_millis() as u64,
+    );
     let status = loop {
         if let Some(status) = service.child.try_wait().unwrap() {
             break status;
@@ -416,7 +451,14 @@ async fn sslmode_require_works_against_a_server_that_only_takes_tls() {
     let addr = service.addr;
     wait_for_status(addr, "/health/startup", 200, Duration::from_secs(30)).await;
     let ready = wait_for_status(addr, "/health/ready", 200, Duration::from_secs(10)).await;
-    assert_eq!(ready.check_status("database").as_deref(), Some("healthy"));
+    // Connected over TLS: healthy, or degraded when that first round trip, handshake included,
+    // took over the check's 100 ms `degraded_ms` (a cold TLS handshake on a busy machine may).
+    let database = ready.check_status("database");
+    assert!(
+        matches!(database.as_deref(), Some("healthy" | "degraded")),
+        "{database:?}: {}",
+        ready.text()
+    );
     let created = health_tests::request_with_body(
         addr,
         "POST",
