@@ -46,9 +46,9 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 /// answers on a keep-alive connection, HTTP/1 and HTTP/2 alike.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The same bound on the probe port, where a request is tiny and answered at once: 5 s. A probe
-/// connection is also dropped 10 s after its accept, whatever it does, and closes after its
-/// first answer.
+/// The same bound on the probe port, where a request is tiny and answered at once: 5 s (and 1 s
+/// of grace for a client that does not close when told). A probe connection is also dropped
+/// 10 s after its accept, whatever it does, and closes after its first answer.
 pub const PROBE_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Every probe-port connection is dropped this long after its accept.
@@ -195,9 +195,10 @@ impl Serve {
     /// The probe listener answers from start to finish: through start-up work, the drain delay
     /// and the in-flight shutdown; it closes when `serve` returns. Each of its connections
     /// serves one request (HTTP/1 or HTTP/2) and closes, must bring its request head within
-    /// [`PROBE_IDLE_TIMEOUT`], and lives 10 s at most. At most 1,024 are open at once (fewer
-    /// under a low descriptor limit); at the cap, the one idle the longest is closed for the
-    /// new one, so a probe is answered while hundreds of silent connections are held.
+    /// [`PROBE_IDLE_TIMEOUT`] (a client that does not close when told is dropped 1 s later),
+    /// and lives 10 s at most. At most 1,024 are open at once (fewer under a low descriptor
+    /// limit); at the cap, the oldest is closed for the new one, busy or not, so a probe is
+    /// answered while hundreds of silent or stalled connections are held.
     ///
     /// ```ignore
     /// let app_port = TcpListener::bind("0.0.0.0:3000").await?;
