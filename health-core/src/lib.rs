@@ -59,6 +59,50 @@ pub mod __private {
         const SPEC: CheckSpec<S>;
     }
 
+    /// The `Ok` type of a `Result` returned by a `#[health_check]` function.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be the `Ok` type of a health check's `Result`",
+        label = "the `Ok` type must be `()` or `CheckOutcome`",
+        note = "return `Result<(), E>` (healthy on `Ok(())`), or `Result<CheckOutcome, E>` to report degraded or attach details"
+    )]
+    pub trait CheckOk {
+        /// The outcome of a run that returned `Ok(self)`.
+        fn into_outcome(self) -> CheckOutcome;
+    }
+
+    impl CheckOk for () {
+        fn into_outcome(self) -> CheckOutcome {
+            CheckOutcome::healthy()
+        }
+    }
+
+    impl CheckOk for CheckOutcome {
+        fn into_outcome(self) -> CheckOutcome {
+            self
+        }
+    }
+
+    /// The error type of a `Result` returned by a `#[health_check]` function: anything that
+    /// implements `Display`, whose text becomes the check's message.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` doesn't implement `Display`, so it cannot be the error of a health check",
+        label = "a health check's error must implement `std::fmt::Display`: its text becomes the check's message",
+        note = "implement `std::fmt::Display` for `{Self}`, or return `Result<(), String>` and convert the error where it arises with `.map_err(|e| format!(\"{{e:?}}\"))?`"
+    )]
+    pub trait CheckError {
+        /// The unhealthy outcome of a run that returned `Err(self)`.
+        fn into_outcome(self) -> CheckOutcome;
+    }
+
+    // Not recommended: an error type that is not `Display` is reported with `CheckError`'s own
+    // message, on the error type, rather than as a missing `Display` bound.
+    #[diagnostic::do_not_recommend]
+    impl<E: core::fmt::Display> CheckError for E {
+        fn into_outcome(self) -> CheckOutcome {
+            CheckOutcome::unhealthy(self.to_string())
+        }
+    }
+
     /// Whether `names[index]` equals one of the names before it (evaluated at compile time to
     /// reject duplicate check names).
     pub const fn name_taken(names: &[&str], index: usize) -> bool {

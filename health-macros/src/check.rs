@@ -269,10 +269,24 @@ fn register(
         Some(_) => quote!(#ident(state)),
         None => quote!(#ident()),
     };
-    // The conversion is spanned on the return type alone: a type that is not a check result is
-    // reported there, once.
     let output = quote_spanned!(output_span=> __health_check_output);
-    let into = quote_spanned!(output_span=> #p::IntoCheckOutcome::into_outcome(#output));
+    let into = match result_parts(&sig.output) {
+        // `Result<T, E>` as written: each half is converted on its own, spanned on its own type,
+        // so an error type that is not `Display` is reported under the error type.
+        Some((ok, err)) => {
+            let ok = on_type(ok, &p, "CheckOk", "into_outcome");
+            let err = on_type(err, &p, "CheckError", "into_outcome");
+            quote_spanned! {output_span=>
+                match #output {
+                    ::core::result::Result::Ok(ok) => #ok(ok),
+                    ::core::result::Result::Err(error) => #err(error),
+                }
+            }
+        }
+        // Anything else (`CheckOutcome`, an alias such as `io::Result<()>`) converts as a whole,
+        // spanned on the return type: a type that is not a check result is reported there, once.
+        None => quote_spanned!(output_span=> #p::IntoCheckOutcome::into_outcome(#output)),
+    };
     let boxed = quote_spanned! {async_span=>
         #p::Box::pin(async move {
             let #output = #call.await;
@@ -313,6 +327,71 @@ fn register(
             }
         }
     }
+}
+
+/// The `T` and `E` of a return type written `Result<T, E>` (any path ending in `Result` with two
+/// type arguments, neither of them `impl Trait`).
+fn result_parts(ty: &Type) -> Option<(&Type, &Type)> {
+    let Type::Path(path) = ty else { return None };
+    if path.qself.is_some() {
+        return None;
+    }
+    let last = path.path.segments.last()?;
+    if last.ident != "Result" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    let mut types = args.args.iter().map(|arg| match arg {
+        syn::GenericArgument::Type(ty) if !mentions_impl(ty.to_token_stream()) => Some(ty),
+        _ => None,
+    });
+    match (types.next(), types.next(), types.next()) {
+        (Some(Some(ok)), Some(Some(err)), None) => Some((ok, err)),
+        _ => None,
+    }
+}
+
+/// Whether `impl` appears anywhere in `tokens` (`impl Trait` cannot be named in a path).
+fn mentions_impl(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|token| match token {
+        proc_macro2::TokenTree::Ident(ident) => ident == "impl",
+        proc_macro2::TokenTree::Group(group) => mentions_impl(group.stream()),
+        _ => false,
+    })
+}
+
+/// `<ty as <p>::Trait>::method`, spanned from the first to the last token of `ty`, so that an
+/// unimplemented `Trait` is reported under the whole of `ty`.
+fn on_type(ty: &Type, p: &TokenStream, trait_ident: &str, method: &str) -> TokenStream {
+    let mut tokens = ty.to_token_stream().into_iter();
+    let first = tokens.next().map_or_else(Span::call_site, |t| t.span());
+    let last = tokens.last().map_or(first, |t| t.span());
+    let p = respan(p.clone(), last);
+    let trait_ident = syn::Ident::new(trait_ident, last);
+    let method = syn::Ident::new(method, last);
+    let open = quote_spanned!(first=> <);
+    let close = quote_spanned!(last=> as #p::#trait_ident>::#method);
+    quote!(#open #ty #close)
+}
+
+/// `tokens` with every token spanned at `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let proc_macro2::TokenTree::Group(group) = &token {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                token = proc_macro2::TokenTree::Group(inner);
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
 }
 
 /// On error: still register the function for every state, with a spec that is never run, so a
