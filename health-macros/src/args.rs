@@ -109,16 +109,22 @@ impl SeenKeys {
     }
 }
 
-/// A parsed value and the span of the token it came from.
+/// A parsed value, the span of the token it came from, and where its key was written.
 #[derive(Clone, Copy)]
 pub(crate) struct At<T> {
     pub(crate) value: T,
     pub(crate) span: Span,
+    /// The span of the key (`timeout_ms` in `timeout_ms = 500`).
+    pub(crate) key: Span,
+    /// The argument's position in the list, for reporting in source order.
+    pub(crate) position: usize,
 }
 
 /// Validated check arguments.
 pub(crate) struct CheckArgs {
     pub(crate) name: Option<String>,
+    /// The span of the `name` value, when one is given.
+    pub(crate) name_span: Option<Span>,
     pub(crate) timeout_ms: Option<At<u64>>,
     pub(crate) degraded_ms: Option<At<u64>>,
     pub(crate) critical: bool,
@@ -143,6 +149,7 @@ impl CheckArgs {
     ) -> CheckArgs {
         let mut out = CheckArgs {
             name: None,
+            name_span: None,
             timeout_ms: None,
             degraded_ms: None,
             critical: false,
@@ -159,7 +166,7 @@ impl CheckArgs {
         // Keys given with a value that failed to parse: contradictions are not checked against
         // the default they would otherwise fall back to.
         let mut invalid = HashSet::new();
-        for arg in args {
+        for (position, arg) in args.into_iter().enumerate() {
             let key = arg.name();
             if valid.contains(&key.as_str()) && !seen.first(&arg.key, cx) {
                 continue;
@@ -169,7 +176,14 @@ impl CheckArgs {
                 let parsed = value_of(&arg, &format!("{key} = {example}"), cx)
                     .and_then(|expr| parse_positive(&key, expr, cx).map(|v| (v, expr.span())));
                 match parsed {
-                    Some((value, span)) => *slot = Some(At { value, span }),
+                    Some((value, span)) => {
+                        *slot = Some(At {
+                            value,
+                            span,
+                            key: arg.key.span(),
+                            position,
+                        })
+                    }
                     None => {
                         invalid.insert(key.clone());
                     }
@@ -179,6 +193,7 @@ impl CheckArgs {
                 "name" => {
                     if let Some(expr) = value_of(&arg, "name = \"database\"", cx) {
                         out.name = parse_name(expr, cx);
+                        out.name_span = Some(expr.span());
                     }
                 }
                 "timeout_ms" => number(&mut out.timeout_ms, cx, &mut invalid),
@@ -270,20 +285,23 @@ impl CheckArgs {
         }
 
         if self.no_breaker.is_some() {
-            for (given, key) in [
+            let mut given: Vec<(At<u64>, &str)> = [
                 (self.breaker_threshold, "breaker_threshold"),
                 (self.backoff_ms, "backoff_ms"),
                 (self.max_backoff_ms, "max_backoff_ms"),
-            ] {
-                if let Some(at) = given {
-                    cx.error_at(
-                        at.span,
-                        format!(
-                            "`{key}` configures the circuit breaker, which `no_breaker` turns off; \
-                             remove `{key}` or `no_breaker`"
-                        ),
-                    );
-                }
+            ]
+            .into_iter()
+            .filter_map(|(at, key)| Some((at?, key)))
+            .collect();
+            given.sort_by_key(|(at, _)| at.position);
+            for (at, key) in given {
+                cx.error_at(
+                    at.key,
+                    format!(
+                        "`{key}` configures the circuit breaker, which `no_breaker` turns off; \
+                         remove `{key}` or `no_breaker`"
+                    ),
+                );
             }
             return;
         }
@@ -310,26 +328,31 @@ impl CheckArgs {
         }
 
         if let Some(max) = self.max_backoff_ms {
-            let backoff = match (self.backoff_ms, &interval) {
-                (Some(at), _) => Some((at.value, format!("`backoff_ms = {}`", at.value))),
-                (None, _) if invalid.contains("backoff_ms") => None,
-                (None, Some((interval, _))) => Some((
-                    *interval,
-                    format!("the first back-off ({interval} ms, the interval)"),
-                )),
-                (None, None) => None,
-            };
-            if let Some((backoff, which)) = backoff {
-                if max.value < backoff {
+            match (self.backoff_ms, &interval) {
+                (Some(backoff), _) if max.value < backoff.value => cx.error_at(
+                    max.span,
+                    format!(
+                        "`max_backoff_ms` ({}) is below `backoff_ms = {}`: the back-off can only grow; \
+                         raise `max_backoff_ms` to at least {} or lower `backoff_ms`",
+                        max.value, backoff.value, backoff.value
+                    ),
+                ),
+                // Without `backoff_ms`, the first back-off is the interval.
+                (None, Some((interval, which)))
+                    if !invalid.contains("backoff_ms") && max.value < *interval =>
+                {
                     cx.error_at(
                         max.span,
                         format!(
-                            "`max_backoff_ms` ({}) is below {which}: the back-off can only grow; \
-                             raise `max_backoff_ms` to at least {backoff} or lower `backoff_ms`",
-                            max.value
+                            "`max_backoff_ms` ({}) is below the first back-off: without `backoff_ms`, \
+                             the back-off starts at the interval, {which}, and can only grow; \
+                             raise `max_backoff_ms` to at least {interval}, or add `backoff_ms = {}` \
+                             to start the back-off below the interval",
+                            max.value, max.value
                         ),
                     );
                 }
+                _ => {}
             }
         }
     }

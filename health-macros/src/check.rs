@@ -3,8 +3,8 @@
 //! The function is emitted unchanged, so it stays callable (and unit-testable) as written.
 //! Beside it the macro emits a hidden, uninhabited type *with the same name*: types and
 //! functions live in different namespaces, so the pair travels together through `use` and paths,
-//! and `#[health(checks(path))]` reaches the check's spec through
-//! `<path as RegisteredCheck<State>>::SPEC`.
+//! and `#[health(checks(path))]` reaches the check's spec through that type's
+//! `RegisteredCheck<State>` implementation.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
@@ -69,16 +69,24 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     let root = root.unwrap_or_default();
+    let marker_span = check.name_span.unwrap_or_else(|| ident.span());
 
     // A `self` receiver means the function sits in an `impl` or trait, where no type can be
     // declared: emit the function and the error only.
     let in_impl = func.sig.receiver().is_some();
-    let registration = match sig {
-        Some(sig) if !cx.has_errors() => register(&func, &root, &name, &check, &sig),
-        _ if in_impl => TokenStream::new(),
-        _ => fallback(&func, &root, &name),
+    let (registration, errors) = match sig {
+        Some(sig) if !cx.has_errors() => (
+            register(&func, marker_span, &root, &name, &check, &sig),
+            TokenStream::new(),
+        ),
+        _ if in_impl => (TokenStream::new(), cx.into_compile_errors()),
+        _ => {
+            let mut errors = cx.into_errors().into_iter();
+            let first = errors.next().expect("an error was recorded");
+            let rest = errors.map(|e| e.to_compile_error());
+            (fallback(&func, first), quote!(#(#rest)*))
+        }
     };
-    let errors = cx.into_compile_errors();
     quote! {
         #func
         #registration
@@ -239,22 +247,24 @@ fn cfgs(func: &ItemFn) -> impl Iterator<Item = &syn::Attribute> {
     func.attrs.iter().filter(|a| a.path().is_ident("cfg"))
 }
 
-/// The hidden type that carries the registration, named like the function.
-fn marker(func: &ItemFn) -> TokenStream {
+/// The hidden type that carries the registration, named like the function, spanned at `span`:
+/// where the compiler's help points when it names the type (the check's name, or the function's).
+fn marker(func: &ItemFn, span: Span) -> TokenStream {
     let vis = &func.vis;
     let ident = &func.sig.ident;
     let cfgs = cfgs(func);
-    quote! {
+    quote_spanned! {span=>
         #(#cfgs)*
         #[doc(hidden)]
         #[doc = "Registry entry of the `#[health_check]` function of the same name."]
-        #[allow(non_camel_case_types, dead_code, unreachable_pub)]
+        #[allow(non_camel_case_types, dead_code, unreachable_pub, missing_debug_implementations)]
         #vis enum #ident {}
     }
 }
 
 fn register(
     func: &ItemFn,
+    span: Span,
     root: &Root,
     name: &str,
     check: &CheckArgs,
@@ -262,17 +272,31 @@ fn register(
 ) -> TokenStream {
     let p = root.private();
     let ident = &func.sig.ident;
-    let marker = marker(func);
+    let marker = marker(func, span);
     let output_span = sig.output.span();
     let async_span = func.sig.asyncness.span();
     let call = match &sig.state {
         Some(_) => quote!(#ident(state)),
         None => quote!(#ident()),
     };
-    // The conversion is spanned on the return type alone: a type that is not a check result is
-    // reported there, once.
     let output = quote_spanned!(output_span=> __health_check_output);
-    let into = quote_spanned!(output_span=> #p::IntoCheckOutcome::into_outcome(#output));
+    let into = match result_parts(&sig.output) {
+        // `Result<T, E>` as written: each half is converted on its own, spanned on its own type,
+        // so an error type that is not `Display` is reported under the error type.
+        Some((ok, err)) => {
+            let ok = on_type(ok, &p, "CheckOk", "into_outcome");
+            let err = on_type(err, &p, "CheckError", "into_outcome");
+            quote_spanned! {output_span=>
+                match #output {
+                    ::core::result::Result::Ok(ok) => #ok(ok),
+                    ::core::result::Result::Err(error) => #err(error),
+                }
+            }
+        }
+        // Anything else (`CheckOutcome`, an alias such as `io::Result<()>`) converts as a whole,
+        // spanned on the return type: a type that is not a check result is reported there, once.
+        None => quote_spanned!(output_span=> #p::IntoCheckOutcome::into_outcome(#output)),
+    };
     let boxed = quote_spanned! {async_span=>
         #p::Box::pin(async move {
             let #output = #call.await;
@@ -315,23 +339,84 @@ fn register(
     }
 }
 
-/// On error: still register the function for every state, with a spec that is never run, so a
-/// `#[health(checks(...))]` naming it adds no second error to the first.
-fn fallback(func: &ItemFn, root: &Root, name: &str) -> TokenStream {
-    let p = root.private();
+/// The `T` and `E` of a return type written `Result<T, E>` (any path ending in `Result` with two
+/// type arguments, neither of them `impl Trait`).
+fn result_parts(ty: &Type) -> Option<(&Type, &Type)> {
+    let Type::Path(path) = ty else { return None };
+    if path.qself.is_some() {
+        return None;
+    }
+    let last = path.path.segments.last()?;
+    if last.ident != "Result" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    let mut types = args.args.iter().map(|arg| match arg {
+        syn::GenericArgument::Type(ty) if !mentions_impl(ty.to_token_stream()) => Some(ty),
+        _ => None,
+    });
+    match (types.next(), types.next(), types.next()) {
+        (Some(Some(ok)), Some(Some(err)), None) => Some((ok, err)),
+        _ => None,
+    }
+}
+
+/// Whether `impl` appears anywhere in `tokens` (`impl Trait` cannot be named in a path).
+fn mentions_impl(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|token| match token {
+        proc_macro2::TokenTree::Ident(ident) => ident == "impl",
+        proc_macro2::TokenTree::Group(group) => mentions_impl(group.stream()),
+        _ => false,
+    })
+}
+
+/// `<ty as <p>::Trait>::method`, spanned from the first to the last token of `ty`, so that an
+/// unimplemented `Trait` is reported under the whole of `ty`.
+fn on_type(ty: &Type, p: &TokenStream, trait_ident: &str, method: &str) -> TokenStream {
+    let mut tokens = ty.to_token_stream().into_iter();
+    let first = tokens.next().map_or_else(Span::call_site, |t| t.span());
+    let last = tokens.last().map_or(first, |t| t.span());
+    let p = respan(p.clone(), last);
+    let trait_ident = syn::Ident::new(trait_ident, last);
+    let method = syn::Ident::new(method, last);
+    let open = quote_spanned!(first=> <);
+    let close = quote_spanned!(last=> as #p::#trait_ident>::#method);
+    quote!(#open #ty #close)
+}
+
+/// `tokens` with every token spanned at `span`.
+pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let proc_macro2::TokenTree::Group(group) = &token {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                token = proc_macro2::TokenTree::Group(inner);
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
+}
+
+/// On error: the hidden type is an erroneous type, `[(); compile_error!(..)]` with the first
+/// error, so that the error is reported once, here, and a `#[health(checks(...))]` naming the
+/// function adds no second error (the compiler reports nothing more about an erroneous type,
+/// nor what it cannot infer where one was used, e.g. the parameters of a generic function).
+fn fallback(func: &ItemFn, first: syn::Error) -> TokenStream {
+    let vis = &func.vis;
     let ident = &func.sig.ident;
-    let marker = marker(func);
     let cfgs = cfgs(func);
+    let error = first.to_compile_error();
     quote! {
-        #marker
         #(#cfgs)*
-        impl<S> #p::RegisteredCheck<S> for #ident {
-            const SPEC: #p::CheckSpec<S> = {
-                fn __health_check_run<S>(_: &S) -> #p::BoxFuture<'_, #p::CheckOutcome> {
-                    ::core::unreachable!("this check failed to compile")
-                }
-                #p::CheckSpec::new(#name, __health_check_run::<S>)
-            };
-        }
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, dead_code, unreachable_pub)]
+        #vis type #ident = [(); #error];
     }
 }

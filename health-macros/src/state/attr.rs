@@ -153,6 +153,29 @@ impl<'a> State<'a> {
             }
         }
 
+        // Two field checks are compared here; a function check's name is known only to its own
+        // attribute, so clashes with one are caught in const evaluation (see `expand`).
+        for (index, check) in field_checks.iter().enumerate() {
+            if let Some(first) = field_checks[..index].iter().find(|c| c.name == check.name) {
+                let member = |c: &FieldCheck| match &c.member {
+                    Member::Named(ident) => syn::ext::IdentExt::unraw(ident).to_string(),
+                    Member::Unnamed(index) => index.index.to_string(),
+                };
+                cx.error_at(
+                    check.span,
+                    format!(
+                        "the field check `{}` has the same check name, \"{}\", as the field check `{}`: \
+                         the checks of `{}` must have distinct names; give one of them a distinct name \
+                         with `#[health(check(name = \"...\"))]`",
+                        member(check),
+                        check.name,
+                        member(first),
+                        input.ident
+                    ),
+                );
+            }
+        }
+
         let lifecycle = match lifecycle {
             Some((field, _)) => Some(field),
             None => {
