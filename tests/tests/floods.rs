@@ -612,39 +612,103 @@ async fn http2_probe_connections_close_after_one_answer() {
     }
 }
 
-/// A keep-alive connection is closed once idle for the idle bound, counted from the end of its
-/// last answer, HTTP/1 and HTTP/2 alike; not before.
+/// A keep-alive connection on the application port (idle timeout 1 s) is closed once idle for
+/// the idle bound counted from the end of its last answer, not before (not from its accept or
+/// an earlier answer), HTTP/1 and HTTP/2 alike: two answers 300 ms apart, then the close is
+/// timed. Lower bound: 1 s after the second request was sent (the server's answer ends later
+/// still); upper bound: 1 s + the 1 s close grace + 1.5 s slack after the client had the
+/// answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keep_alive_connections_close_at_the_idle_bound_after_their_last_answer() {
     let _one = ONE_AT_A_TIME.lock().await;
     let ports = start(Duration::from_secs(1)).await;
+    let idle = Duration::from_secs(1);
+    let window = |sent: Instant, answered: Instant, closed: Instant, what: &str| {
+        let since_sent = closed - sent;
+        let since_answered = closed - answered;
+        eprintln!(
+            "FIGURES keep-alive {what}: closed {since_sent:?} after the last request was sent, \
+             {since_answered:?} after its answer"
+        );
+        assert!(
+            since_sent >= idle - MS_ROUNDING,
+            "{what}: closed {since_sent:?} after the last request was sent, before the idle bound"
+        );
+        assert!(
+            since_answered <= idle + CLOSE_GRACE + Duration::from_millis(1500),
+            "{what}: closed {since_answered:?} after the last answer"
+        );
+    };
+
+    // HTTP/1.1.
     let mut stream = TcpStream::connect(ports.app).await.unwrap();
     let mut buf = [0u8; 2048];
-    // Two answers, 600 ms apart: the second resets the idle clock.
-    for _ in 0..2 {
+    let mut last = None;
+    for round in 0..2 {
+        if round > 0 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        let sent = Instant::now();
         stream
             .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             .await
             .unwrap();
         let n = stream.read(&mut buf).await.unwrap();
+        let answered = Instant::now();
         assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{:?}", &buf[..n]);
-        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert!(
+            buf[..n].ends_with(b"hello"),
+            "the whole answer: {:?}",
+            &buf[..n]
+        );
+        last = Some((sent, answered));
     }
-    let answered = Instant::now() - Duration::from_millis(600);
+    let (sent, answered) = last.unwrap();
     let closed = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await;
-    let idle = answered.elapsed();
+    let closed_at = Instant::now();
     assert!(
         matches!(closed, Ok(Ok(0) | Err(_))),
-        "still open after {idle:?}: {closed:?}"
+        "HTTP/1.1: still open after {:?}: {closed:?}",
+        answered.elapsed()
     );
-    assert!(
-        idle >= Duration::from_millis(900),
-        "closed after {idle:?} idle"
-    );
-    assert!(
-        idle < Duration::from_millis(1000 + 1000 + 1500),
-        "closed after {idle:?} idle"
-    );
+    window(sent, answered, closed_at, "HTTP/1.1");
+
+    // HTTP/2: the connection's task ends when the server has closed it.
+    use http_body_util::{BodyExt, Empty};
+    use hyper::body::Bytes;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    let stream = TcpStream::connect(ports.app).await.unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .unwrap();
+    let ended = tokio::spawn(async move {
+        let outcome = connection.await;
+        (Instant::now(), outcome)
+    });
+    let mut last = None;
+    for round in 0..2 {
+        if round > 0 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        let sent = Instant::now();
+        let request = hyper::Request::get(format!("http://{}/", ports.app))
+            .body(Empty::<Bytes>::new())
+            .unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let answered = Instant::now();
+        assert_eq!(&body[..], b"hello");
+        last = Some((sent, answered));
+    }
+    let (sent, answered) = last.unwrap();
+    let (closed_at, outcome) = tokio::time::timeout(Duration::from_secs(5), ended)
+        .await
+        .unwrap_or_else(|_| panic!("HTTP/2: still open after {:?}", answered.elapsed()))
+        .unwrap();
+    eprintln!("HTTP/2 connection ended: {outcome:?}");
+    window(sent, answered, closed_at, "HTTP/2");
 }
 
 /// Every answer of the probe port carries `nosniff`, unknown paths included.
