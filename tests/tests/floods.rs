@@ -531,17 +531,21 @@ async fn an_app_port_flood_cannot_take_the_descriptors_the_probe_port_needs() {
     let _ = std::fs::remove_file(&log);
     tally.report("descriptor limit 256, 400 idle connections on the app port");
     after.report("descriptor limit 256, then 300 idle connections on the probe port too");
+    // First, as it would explain any failure below. The caps leave descriptors to spare (app
+    // port 160 and probe port 32 under a limit of 256, plus the process's own): accept never
+    // fails. (Its log line is rate-limited to one per 10 s, so a bound on the number of lines
+    // could not tell a storm of errors from none.)
+    let accept_errors = text.matches("accept failed").count();
+    assert_eq!(
+        accept_errors, 0,
+        "an accept failed: the caps did not keep descriptors for it\n{text}"
+    );
     assert_eq!(tally.ok, tally.sent, "{tally:?}\n{text}");
     assert_eq!(after.ok, after.sent, "{after:?}\n{text}");
     assert_eq!(
         fresh.0,
         Some(200),
         "the app port serves a new client\n{text}"
-    );
-    let accept_errors = text.matches("accept failed").count();
-    assert!(
-        accept_errors <= 2,
-        "accept errors are rate-limited: {accept_errors} lines\n{text}"
     );
 }
 
