@@ -715,8 +715,14 @@ mod tests {
         assert_eq!(status_after(&state, 2).await, Status::Unhealthy);
     }
 
+    /// Runs of [`fails`], counted by the check itself.
+    static HUGE_RUNS: AtomicUsize = AtomicUsize::new(0);
+
     fn fails(_: &Huge) -> BoxFuture<'_, CheckOutcome> {
-        Box::pin(async { CheckOutcome::unhealthy("down") })
+        Box::pin(async {
+            HUGE_RUNS.fetch_add(1, Ordering::SeqCst);
+            CheckOutcome::unhealthy("down")
+        })
     }
 
     #[derive(Clone)]
@@ -736,15 +742,55 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    /// Every duration at `u64::MAX` ms, on the paused clock (one thread: a sleep lets every
+    /// ready task run before the clock moves). Both ways a check runs: a probe's on-demand run
+    /// under its timeout, and the scheduler's run followed by its next wake-up (interval and
+    /// back-off saturated).
+    #[tokio::test(start_paused = true)]
     async fn huge_durations_saturate_instead_of_panicking() {
-        let state = Huge(Lifecycle::new());
-        state.0.mark_started();
-        let report = crate::evaluate(&state, crate::Scope::Probe(Probe::Ready)).await;
+        // On demand (no scheduler): the probe runs the check, the circuit opens for "ever".
+        let probed = Huge(Lifecycle::new());
+        probed.0.mark_started();
+        let report = crate::evaluate(&probed, crate::Scope::Probe(Probe::Ready)).await;
+        assert_eq!(
+            HUGE_RUNS.load(Ordering::SeqCst),
+            1,
+            "the probe ran the check"
+        );
         assert_eq!(report.checks[0].status, Status::Unhealthy);
         assert!(matches!(report.checks[0].circuit, Circuit::Open { .. }));
-        refresh(&state).await;
-        start_scheduler(&state).stop();
+        refresh(&probed).await;
+        assert_eq!(
+            HUGE_RUNS.load(Ordering::SeqCst),
+            1,
+            "the open circuit holds"
+        );
+
+        // The scheduler, on a state of its own (a new lifecycle: a new engine).
+        let state = Huge(Lifecycle::new());
+        state.0.mark_started();
+        let scheduler = start_scheduler(&state);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(
+            HUGE_RUNS.load(Ordering::SeqCst),
+            2,
+            "the scheduler's task ran the check"
+        );
+        assert!(
+            scheduler.is_running(),
+            "the scheduler's task survived computing its next wake-up"
+        );
+        let engine = crate::lifecycle::engine_of(&state);
+        let (snapshot, live) = engine.slot(0).current(Instant::now()).expect("a result");
+        assert_eq!(snapshot.runs, 1);
+        assert!(matches!(live.circuit, Circuit::Open { .. }), "{live:?}");
+        // A year on, nothing has run again and the task still sleeps.
+        tokio::time::sleep(Duration::from_secs(86_400 * 365)).await;
+        assert!(scheduler.is_running());
+        assert_eq!(HUGE_RUNS.load(Ordering::SeqCst), 2);
+        scheduler.stop();
+        tokio::task::yield_now().await;
+        assert!(!scheduler.is_running());
     }
 
     fn quick_trial(_: &Quick) -> BoxFuture<'_, CheckOutcome> {
@@ -771,18 +817,41 @@ mod tests {
         }
     }
 
-    #[tokio::test(flavor = "multi_thread")]
+    /// On the paused clock (one thread, a check that returns at once): the first run at 0 opens
+    /// the circuit for 50 ms, and each failed trial doubles the back-off (default cap 30 s), so
+    /// the trials come at 50, 150, 350, 750 and 1,550 ms, never at the 60 s interval. The runs
+    /// are counted by the check itself, 1 ms before and at each trial.
+    #[tokio::test(start_paused = true)]
     async fn a_back_off_shorter_than_the_interval_is_honoured() {
         let state = Quick(Lifecycle::new());
+        let begun = Instant::now();
         let scheduler = start_scheduler(&state);
-        // Interval 60 s, back-off 50 ms doubling: trials at about 50, 150, 350, 750 ms.
-        tokio::time::sleep(Duration::from_millis(1200)).await;
-        let runs = QUICK_RUNS.load(Ordering::SeqCst);
-        scheduler.stop();
-        assert!(
-            runs >= 4,
-            "the trials came at the back-off, not the interval: {runs} runs"
+        let runs_at = |at_ms: u64| async move {
+            tokio::time::sleep_until(begun + Duration::from_millis(at_ms)).await;
+            // Whatever else is due at this instant runs before the count is read.
+            for _ in 0..10 {
+                tokio::task::yield_now().await;
+            }
+            QUICK_RUNS.load(Ordering::SeqCst)
+        };
+        let mut expected = 1;
+        assert_eq!(runs_at(0).await, 1, "the first run, at once");
+        for trial in [50, 150, 350, 750, 1550] {
+            assert_eq!(
+                runs_at(trial - 1).await,
+                expected,
+                "1 ms before the trial at {trial} ms"
+            );
+            expected += 1;
+            assert_eq!(runs_at(trial).await, expected, "the trial at {trial} ms");
+        }
+        assert_eq!(
+            runs_at(3149).await,
+            expected,
+            "1 ms before the trial at 3,150 ms"
         );
+        assert!(scheduler.is_running());
+        scheduler.stop();
     }
 
     #[tokio::test]

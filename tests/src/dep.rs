@@ -42,11 +42,17 @@ struct Shared {
     calls: AtomicUsize,
     delay_ms: AtomicU64,
     log: Mutex<Vec<Call>>,
+    /// Every accept that failed, as text.
+    accept_errors: Mutex<Vec<String>>,
 }
 
 impl Shared {
     fn log(&self) -> std::sync::MutexGuard<'_, Vec<Call>> {
         self.log.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn accept_errors(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
+        self.accept_errors.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -87,10 +93,22 @@ impl Dependency {
             calls: AtomicUsize::new(0),
             delay_ms: AtomicU64::new(0),
             log: Mutex::new(Vec::new()),
+            accept_errors: Mutex::new(Vec::new()),
         });
         let serving = Arc::clone(&shared);
         tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
+            loop {
+                // A failed accept (out of descriptors, say) is recorded and the loop goes on: a
+                // count read afterwards fails the test with it (see `calls`), so an upper bound
+                // on calls cannot pass because connections were left unaccepted.
+                let stream = match listener.accept().await {
+                    Ok((stream, _)) => stream,
+                    Err(error) => {
+                        serving.accept_errors().push(error.to_string());
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        continue;
+                    }
+                };
                 let accepted = Instant::now();
                 let entry = {
                     let mut log = serving.log();
@@ -130,14 +148,32 @@ impl Dependency {
         self.shared.delay_ms.store(ms, Ordering::SeqCst);
     }
 
-    /// Connections accepted so far: each run of a check against it is one.
+    /// Connections accepted so far: each run of a check against it is one. Fails the test if
+    /// an accept has failed (a connection it did not count).
     pub fn calls(&self) -> usize {
+        self.assert_every_connection_accepted();
         self.shared.calls.load(Ordering::SeqCst)
     }
 
-    /// Every connection accepted so far, in the order accepted.
+    /// Every connection accepted so far, in the order accepted. Fails the test if an accept has
+    /// failed.
     pub fn call_log(&self) -> Vec<Call> {
+        self.assert_every_connection_accepted();
         self.shared.log().clone()
+    }
+
+    /// The accepts that failed so far.
+    pub fn accept_errors(&self) -> Vec<String> {
+        self.shared.accept_errors().clone()
+    }
+
+    fn assert_every_connection_accepted(&self) {
+        let errors = self.accept_errors();
+        assert!(
+            errors.is_empty(),
+            "the dependency failed to accept {} connection(s), so its counts are short: {errors:?}",
+            errors.len()
+        );
     }
 }
 

@@ -492,6 +492,67 @@ pub async fn stuck_handler() -> &'static str {
     "never"
 }
 
+/// Requests that have entered the stuck handler of [`Entered::stuck_route`], counted, with a
+/// wake-up for each: a test waits for "the request is in the handler" instead of sleeping.
+#[derive(Clone, Default)]
+pub struct Entered(std::sync::Arc<EnteredInner>);
+
+#[derive(Default)]
+struct EnteredInner {
+    count: std::sync::atomic::AtomicUsize,
+    changed: tokio::sync::Notify,
+}
+
+impl Entered {
+    /// No request has entered yet.
+    pub fn new() -> Entered {
+        Entered::default()
+    }
+
+    /// How many requests have entered the handler so far.
+    pub fn count(&self) -> usize {
+        self.0.count.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// A `GET` route to a handler that counts the request as entered, then never answers (as
+    /// [`stuck_handler`]): route it at `/stuck`.
+    pub fn stuck_route<S: Clone + Send + Sync + 'static>(&self) -> axum::routing::MethodRouter<S> {
+        let entered = self.clone();
+        axum::routing::get(move || {
+            let entered = entered.clone();
+            async move {
+                entered
+                    .0
+                    .count
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                entered.0.changed.notify_waiters();
+                stuck_handler().await
+            }
+        })
+    }
+
+    /// Waits until `n` requests have entered the handler; fails the test after `within`, with
+    /// the count reached.
+    pub async fn wait_for(&self, n: usize, within: Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let changed = self.0.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let count = self.count();
+            if count >= n {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                panic!(
+                    "{} of {n} requests entered the stuck handler within {within:?}",
+                    self.count()
+                );
+            }
+        }
+    }
+}
+
 /// Sends `GET /stuck` on a new connection and reads until the server closes it; resolves to the
 /// bytes received (none when the request was cut without an answer).
 pub fn stuck_request(addr: SocketAddr) -> tokio::task::JoinHandle<Vec<u8>> {

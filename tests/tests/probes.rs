@@ -67,11 +67,18 @@ impl std::fmt::Display for DbError {
     }
 }
 
+/// How long the failing database check takes (a connect attempt, then the refusal): the
+/// latency it reports is at least this.
+const REFUSED_AFTER: std::time::Duration = std::time::Duration::from_millis(30);
+
 #[health_check(name = "database", timeout_ms = 500, critical, failure_threshold = 1)]
 async fn database(state: &AppState) -> Result<(), DbError> {
     match state.db.outcome("db").status() {
         Status::Healthy => Ok(()),
-        _ => Err(DbError("connection refused")),
+        _ => {
+            tokio::time::sleep(REFUSED_AFTER).await;
+            Err(DbError("connection refused"))
+        }
     }
 }
 
@@ -251,7 +258,12 @@ async fn aggregation_rules_over_http() {
         .clone();
     assert_eq!(db["critical"], true);
     assert_eq!(db["message"], "database error: connection refused");
-    assert!(db["latency_ms"].as_f64().unwrap() >= 0.0);
+    // The run's own duration: at least the 30 ms the check took, under its 500 ms timeout.
+    let latency_ms = db["latency_ms"].as_f64().unwrap();
+    assert!(
+        latency_ms >= REFUSED_AFTER.as_secs_f64() * 1000.0 && latency_ms < 500.0,
+        "latency_ms {latency_ms}: {db}"
+    );
 
     // Liveness does not look at the database.
     assert_eq!(get(addr, "/health/live").await.status, 200);
@@ -448,13 +460,18 @@ async fn raw_status(addr: std::net::SocketAddr, request: &[u8]) -> u16 {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     stream.write_all(request).await.unwrap();
     let mut raw = Vec::new();
-    let _ = tokio::time::timeout(
+    let read = tokio::time::timeout(
         std::time::Duration::from_secs(5),
         stream.read_to_end(&mut raw),
     )
     .await
-    .expect("the server answered and closed");
+    .expect("the server answered and closed within 5 s");
     let text = String::from_utf8_lossy(&raw);
+    // The server reads the whole request before it answers, so the answer ends with a clean
+    // close: a reset or other read error is reported, with whatever came before it.
+    if let Err(error) = read {
+        panic!("reading the answer failed ({error}) after {text:?}");
+    }
     text.split(' ')
         .nth(1)
         .and_then(|s| s.parse().ok())

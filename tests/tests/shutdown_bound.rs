@@ -3,9 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use axum::routing::get as route_get;
 use health_axum::prelude::*;
-use health_tests::get;
+use health_tests::{get, wait_for_status, Entered};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[derive(Clone, HealthState)]
@@ -19,8 +18,9 @@ async fn a_request_outliving_the_shutdown_timeout_does_not_hold_the_process() {
     let state = State {
         lifecycle: Lifecycle::new(),
     };
+    let entered = Entered::new();
     let app = Router::new()
-        .route("/stuck", route_get(health_tests::stuck_handler))
+        .route("/stuck", entered.stuck_route())
         .merge(State::health_router())
         .with_state(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -32,9 +32,10 @@ async fn a_request_outliving_the_shutdown_timeout_does_not_hold_the_process() {
             .shutdown_timeout(Duration::from_millis(500))
             .await
     });
-    assert_eq!(get(addr, "/health/ready").await.status, 200);
+    // Started (serve marks it so once its listener runs): ready.
+    wait_for_status(addr, "/health/ready", 200, Duration::from_secs(5)).await;
     let stuck = health_tests::stuck_request(addr);
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    entered.wait_for(1, Duration::from_secs(5)).await;
 
     let begun = Instant::now();
     state.lifecycle.begin_drain();
@@ -79,12 +80,18 @@ async fn idle_keep_alive_connections_do_not_hold_the_shutdown() {
     let mut buf = [0u8; 1024];
     let n = h1.read(&mut buf).await.unwrap();
     assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
-    // HTTP/2: the preface and SETTINGS, then idle.
+    // HTTP/2: the preface and SETTINGS, then idle; the server's own SETTINGS frame (9-byte
+    // header, type 0x4) shows it serves the connection.
     let mut h2 = tokio::net::TcpStream::connect(addr).await.unwrap();
     h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut settings = [0u8; 9];
+    tokio::time::timeout(Duration::from_secs(5), h2.read_exact(&mut settings))
+        .await
+        .expect("the server's SETTINGS within 5 s")
+        .unwrap();
+    assert_eq!(settings[3], 0x4, "a SETTINGS frame first: {settings:?}");
 
     let begun = Instant::now();
     state.lifecycle.begin_drain();

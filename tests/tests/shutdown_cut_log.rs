@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use axum::routing::get as route_get;
 use health_axum::prelude::*;
+use health_tests::Entered;
 
 #[derive(Clone, HealthState)]
 struct State {
@@ -19,8 +19,9 @@ async fn requests_cut_at_the_bound_are_counted_in_the_log() {
     let state = State {
         lifecycle: Lifecycle::new(),
     };
+    let entered = Entered::new();
     let app = Router::new()
-        .route("/stuck", route_get(health_tests::stuck_handler))
+        .route("/stuck", entered.stuck_route())
         .with_state(state.clone());
     let (addr, server) = health_tests::serve_in_background(app, state.clone(), |s| {
         s.drain_delay(Duration::ZERO)
@@ -28,8 +29,8 @@ async fn requests_cut_at_the_bound_are_counted_in_the_log() {
     })
     .await;
     let _stuck: Vec<_> = (0..3).map(|_| health_tests::stuck_request(addr)).collect();
-    // Wait until the three requests are in the handlers.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The three requests are in the handlers (each counts itself on entering).
+    entered.wait_for(3, Duration::from_secs(5)).await;
     state.lifecycle.begin_drain();
     let result = tokio::time::timeout(Duration::from_secs(5), server)
         .await

@@ -8,9 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::routing::get as route_get;
 use health_axum::prelude::*;
-use health_tests::{get, send_sigterm, serve_in_background};
+use health_tests::{get, send_sigterm, serve_in_background, wait_for_status, Entered};
 
 #[derive(Clone, HealthState)]
 struct State {
@@ -89,14 +88,11 @@ async fn a_second_signal_skips_the_drain_delay() {
         s.drain_delay(Duration::from_secs(30))
     })
     .await;
-    assert_eq!(get(addr, "/health/ready").await.status, 200);
+    // Started (serve marks it so once its listener runs): ready.
+    wait_for_status(addr, "/health/ready", 200, Duration::from_secs(5)).await;
     send_sigterm(std::process::id());
     // The first signal: draining, and still accepting during the delay.
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while get(addr, "/health/ready").await.status != 503 {
-        assert!(Instant::now() < deadline, "readiness never failed");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_for_status(addr, "/health/ready", 503, Duration::from_secs(3)).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(
         get(addr, "/health/live").await.status,
@@ -120,8 +116,9 @@ async fn a_second_signal_skips_the_drain_delay() {
 
 async fn a_third_signal_cuts_requests_in_flight() {
     let state = state();
+    let entered = Entered::new();
     let app = Router::new()
-        .route("/stuck", route_get(health_tests::stuck_handler))
+        .route("/stuck", entered.stuck_route())
         .merge(State::health_router())
         .with_state(state.clone());
     let (addr, server) = serve_in_background(app, state.clone(), |s| {
@@ -129,17 +126,28 @@ async fn a_third_signal_cuts_requests_in_flight() {
             .shutdown_timeout(Duration::from_secs(30))
     })
     .await;
-    assert_eq!(get(addr, "/health/ready").await.status, 200);
+    wait_for_status(addr, "/health/ready", 200, Duration::from_secs(5)).await;
     let stuck = health_tests::stuck_request(addr);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    entered.wait_for(1, Duration::from_secs(5)).await;
+    // Each signal is waited on until its effect shows, so that two are never delivered as one.
+    // The first: draining.
     send_sigterm(std::process::id());
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    wait_for_status(addr, "/health/ready", 503, Duration::from_secs(3)).await;
+    // The second skips the drain delay: the listener closes, new connections are refused.
     send_sigterm(std::process::id());
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while tokio::net::TcpStream::connect(addr).await.is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "still accepting 3 s after the second signal"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert!(
         !server.is_finished(),
         "the stuck request holds the 30 s shutdown bound"
     );
+    assert_eq!(entered.count(), 1);
     let third = Instant::now();
     send_sigterm(std::process::id());
     let result = tokio::time::timeout(Duration::from_secs(5), server)

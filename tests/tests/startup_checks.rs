@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use health_axum::prelude::*;
 use health_axum::{evaluate, Scope};
-use health_tests::get;
+use health_tests::{get, wait_for_status};
 
 #[derive(Clone, HealthState)]
 #[health(checks(migrations, ok))]
@@ -55,49 +55,62 @@ async fn startup_checks_wait_for_the_work_then_retire() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let done = Arc::clone(&app.work_done);
+    // The start-up work (migrations) lasts until the test releases it.
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(
         health_axum::serve(listener, router, app.clone())
             .startup(async move {
-                // Migrations that take a while.
-                tokio::time::sleep(Duration::from_millis(600)).await;
+                released.await.expect("the test releases the work");
                 done.store(true, Ordering::SeqCst);
                 Ok::<(), std::io::Error>(())
             })
             .into_future(),
     );
 
-    // During the work: startup 503, liveness 200, and the startup check is not run.
+    // During the work, for more than two of the check's 100 ms intervals: startup 503,
+    // liveness 200, and the startup check is not run.
+    let during = Instant::now();
     for _ in 0..5 {
         assert_eq!(get(addr, "/health/startup").await.status, 503);
         assert_eq!(get(addr, "/health/live").await.status, 200);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    assert!(during.elapsed() >= Duration::from_millis(250));
     assert_eq!(app.runs.load(Ordering::SeqCst), 0, "run during the work");
+    release
+        .send(())
+        .expect("the start-up work is still waiting");
 
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while get(addr, "/health/startup").await.status != 200 {
-        assert!(Instant::now() < deadline, "startup never passed");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_for_status(addr, "/health/startup", 200, Duration::from_secs(5)).await;
     assert_eq!(
         app.runs_before_done.load(Ordering::SeqCst),
         0,
         "the startup check ran before the work it checks had finished"
     );
-    assert!(
-        events
-            .matching(&["check=\"migrations\"", "from=\"none\""])
-            .is_empty()
-            && events.matching(&["no such table"]).is_empty(),
-        "no failure logged for a check that waited for its work: {:#?}",
-        events.all()
-    );
+    // Its first result is logged as such, healthy; it is not a change, and no failure was
+    // logged for a check that waited for its work.
     assert_eq!(
         events
-            .matching(&["health check first result", "check=\"migrations\""])
+            .matching(&[
+                "health check first result",
+                "check=\"migrations\"",
+                "status=\"healthy\""
+            ])
             .len(),
         1,
         "{:#?}",
+        events.all()
+    );
+    assert!(
+        events
+            .matching(&["health check status changed", "check=\"migrations\""])
+            .is_empty(),
+        "the first result logged as a change: {:#?}",
+        events.all()
+    );
+    assert!(
+        events.matching(&["no such table"]).is_empty(),
+        "a failure logged for a check that waited for its work: {:#?}",
         events.all()
     );
 

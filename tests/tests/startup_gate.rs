@@ -66,20 +66,29 @@ async fn the_check_holding_readiness_is_named_and_the_startup_probe_keeps_its_li
         lifecycle: Lifecycle::new(),
     };
     let addr = health_tests::serve_probes(&app).await;
+    // Until `serve` marks the application started, the reason is that it has not started;
+    // then the startup check (failing) holds it. Poll for that reason, keeping what was seen.
+    let expected = "startup check \"schema\" has not passed";
     let deadline = Instant::now() + Duration::from_secs(5);
+    let mut seen = Vec::new();
     let ready = loop {
         let ready = get(addr, "/health/ready").await;
-        if ready.json()["reason"] != serde_json::Value::Null || Instant::now() > deadline {
+        let reason = ready.json()["reason"].clone();
+        if reason == expected {
             break ready;
         }
+        if seen.last() != Some(&reason) {
+            seen.push(reason);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "readiness never gave the reason {expected:?}; reasons seen: {seen:?}"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
     assert_eq!(ready.status, 503);
     let body = ready.json();
-    assert_eq!(
-        body["reason"], "startup check \"schema\" has not passed",
-        "{body}"
-    );
+    assert_eq!(body["reason"], expected, "{body}");
     assert!(
         body["checks"]
             .as_array()

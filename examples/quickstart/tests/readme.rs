@@ -155,8 +155,18 @@ struct Documented {
     shown: Vec<String>,
 }
 
+/// How many times `curl` occurs in the README's `sh` and `text` blocks, however it is written:
+/// every one must be a command that [`documented_curls`] finds and the test runs.
+fn curl_occurrences() -> usize {
+    fenced_blocks("sh")
+        .iter()
+        .chain(&fenced_blocks("text"))
+        .map(|block| block.matches("curl").count())
+        .sum()
+}
+
 /// Every `curl` command in the README's `sh` blocks, and each `$ curl` in its `text` blocks with
-/// the output lines shown after it.
+/// the output lines shown after it (blocks indented in a list item included: lines are trimmed).
 fn documented_curls() -> Vec<Documented> {
     let mut found = Vec::new();
     for block in fenced_blocks("sh") {
@@ -170,7 +180,11 @@ fn documented_curls() -> Vec<Documented> {
         }
     }
     for block in fenced_blocks("text") {
-        let mut lines = block.lines().peekable();
+        let mut lines = block
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .peekable();
         while let Some(line) = lines.next() {
             if let Some(command) = line.strip_prefix("$ ") {
                 if command.starts_with("curl ") {
@@ -311,6 +325,21 @@ fn assert_documented_shape(documented: &Documented, curl: &Curl, answer: &Respon
                 "{line}: {check:?}"
             );
         }
+        // The warnings the README shows are the warnings the example gives, word for word and
+        // in order, none missing and none added.
+        if !documented.shown.is_empty() {
+            let warnings = |lines: &mut dyn Iterator<Item = &str>| -> Vec<String> {
+                lines
+                    .filter(|l| l.starts_with("warn:"))
+                    .map(str::to_string)
+                    .collect()
+            };
+            assert_eq!(
+                warnings(&mut documented.shown.iter().map(String::as_str)),
+                warnings(&mut lines.iter().copied()),
+                "{line}: the warnings the README shows, then those answered, in {text:?}"
+            );
+        }
         // The checks the README shows are the checks the example answers with, excluded ones
         // marked as such; pass or fail may differ (the README shows an outage).
         for shown in &documented.shown {
@@ -374,9 +403,16 @@ fn assert_documented_shape(documented: &Documented, curl: &Curl, answer: &Respon
 #[tokio::test(flavor = "multi_thread")]
 async fn every_curl_in_the_readme_works_against_the_example() {
     let documented = documented_curls();
+    let occurrences = curl_occurrences();
     assert!(
-        documented.len() >= 5,
-        "the README's curl commands were not found: {documented:?}"
+        occurrences > 0,
+        "no curl in the README's sh and text blocks"
+    );
+    assert_eq!(
+        documented.len(),
+        occurrences,
+        "`curl` occurs {occurrences} times in the README's sh and text blocks, but only these \
+         commands were found (teach the test the others): {documented:#?}"
     );
     let dir = health_tests::temp_dir("quickstart-readme");
     let port = free_port();
@@ -395,6 +431,7 @@ async fn every_curl_in_the_readme_works_against_the_example() {
     let _running = Running(child);
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     wait_for_status(addr, "/health/ready", 200, Duration::from_secs(30)).await;
+    let mut ran = 0;
     for documented in &documented {
         let curl = parse_curl(&documented.line);
         let headers: Vec<(&str, &str)> = curl
@@ -412,6 +449,8 @@ async fn every_curl_in_the_readme_works_against_the_example() {
             documented.line,
             answer.text()
         );
+        ran += 1;
     }
+    assert_eq!(ran, occurrences, "every documented curl ran");
     let _ = std::fs::remove_dir_all(&dir);
 }
