@@ -7,6 +7,28 @@ pub mod log;
 pub mod pg;
 pub mod timeline;
 
+use health_axum::prelude::*;
+
+/// A state with one critical check, `dependency`, that always passes: for the tests of
+/// connections and serving, where the checks are not the subject.
+#[derive(Clone, HealthState)]
+#[health(checks(dependency))]
+pub struct OneCheck {
+    /// The state's lifecycle.
+    #[health(lifecycle)]
+    pub lifecycle: Lifecycle,
+}
+
+#[health_check(critical)]
+async fn dependency() -> Result<(), String> {
+    Ok(())
+}
+
+/// The HTTP/2 connection preface and an empty SETTINGS frame: a client that starts HTTP/2 and
+/// then says nothing more.
+pub const H2_PREFACE: &[u8] =
+    b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00";
+
 use std::net::SocketAddr;
 use std::time::Duration;
 

@@ -19,21 +19,10 @@ use health_axum::prelude::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-#[derive(Clone, HealthState)]
-#[health(checks(dependency))]
-struct State {
-    #[health(lifecycle)]
-    lifecycle: Lifecycle,
-}
+// One check that always passes: these tests are about connections, not checks.
+use health_tests::OneCheck as State;
 
-#[health_check(critical)]
-async fn dependency() -> Result<(), String> {
-    Ok(())
-}
-
-/// The HTTP/2 connection preface and an empty SETTINGS frame: a client that starts HTTP/2 and
-/// then says nothing more.
-const H2_START: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00";
+use health_tests::H2_PREFACE as H2_START;
 
 struct Ports {
     app: SocketAddr,

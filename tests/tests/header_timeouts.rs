@@ -26,20 +26,10 @@ use health_axum::prelude::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-#[derive(Clone, HealthState)]
-#[health(checks(dependency))]
-struct State {
-    #[health(lifecycle)]
-    lifecycle: Lifecycle,
-}
+// One check that always passes: these tests are about connections, not checks.
+use health_tests::OneCheck as State;
 
-#[health_check(critical)]
-async fn dependency() -> Result<(), String> {
-    Ok(())
-}
-
-/// The HTTP/2 connection preface and an empty SETTINGS frame.
-const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00";
+use health_tests::H2_PREFACE;
 
 /// The probe port's idle bound, as the README states it.
 const PROBE_BOUND: Duration = Duration::from_secs(5);
