@@ -103,86 +103,53 @@ pub mod __private {
         }
     }
 
-    /// Reports a function listed in `#[health(checks(...))]` without `#[health_check]`: the
-    /// derive requires it of a type named like the function when the listed path names a value
-    /// but no type, and implements it only for a type of its own that stands for "nothing wrong".
-    #[diagnostic::on_unimplemented(
-        message = "`{Self}` is listed in `#[health(checks(...))]` but is not a `#[health_check]` function",
-        label = "`{Self}` has no `#[health_check]` attribute",
-        note = "add `#[health_check]` on the line above `async fn {Self}`: it registers the function as a health check (one that takes no argument or `&YourState`, and returns `Result<(), E>` with `E: Display`, or `CheckOutcome`)"
-    )]
-    pub trait HealthCheckAttribute {
-        /// Compiles only when `Self` implements the trait.
-        fn ok(_: core::marker::PhantomData<Self>) {}
-    }
-
-    /// Reports two function checks of one state with the same name: implemented only by
-    /// [`Distinct`], which [`Select`] picks when the names differ.
-    #[diagnostic::on_unimplemented(
-        message = "the check `{Self}` has the same name as the check `{Earlier}`: the checks of one state must have distinct names",
-        label = "a check of this name is already registered",
-        note = "give one of them a distinct name with `#[health_check(name = \"...\")]` on its function"
-    )]
-    pub trait DistinctCheckName<Earlier: ?Sized> {
-        /// Compiles only when the names differ.
-        const DISTINCT: () = ();
-    }
-
-    impl<Earlier: ?Sized> DistinctCheckName<Earlier> for Distinct {}
-
-    /// Reports a field check named like a function check (`Self`) of the same state.
-    #[diagnostic::on_unimplemented(
-        message = "this field check has the same name as the check `{Self}`: the checks of one state must have distinct names",
-        label = "a check of this name is already registered",
-        note = "give one of them a distinct name: `#[health(check(name = \"...\"))]` on this field, or `#[health_check(name = \"...\")]` on `async fn {Self}`"
-    )]
-    pub trait DistinctFieldCheckName {
-        /// Compiles only when the names differ.
-        const DISTINCT: () = ();
-    }
-
-    impl DistinctFieldCheckName for Distinct {}
-
-    /// `Select<true>` picks the type it is given, `Select<false>` picks [`Distinct`]: the
-    /// duplicate-name check of `#[derive(HealthState)]` turns a compile-time comparison into a
-    /// type, so that a clash is reported as a trait error under the check's name.
-    pub struct Select<const PICK: bool>;
-
-    /// See [`Select`].
-    pub trait Pick<T: ?Sized> {
-        /// The picked type.
-        type Out: ?Sized;
-    }
-
-    impl<T: ?Sized> Pick<T> for Select<true> {
-        type Out = T;
-    }
-
-    impl<T: ?Sized> Pick<T> for Select<false> {
-        type Out = Distinct;
-    }
-
-    /// A table of the checks of one state, by position: the duplicate-name check of
-    /// `#[derive(HealthState)]` looks up the check whose name a later one repeats.
-    pub trait CheckAt<const INDEX: usize> {
-        /// The check's `#[health_check]` registration.
-        type Type: ?Sized;
-    }
-
-    /// What [`Select`] picks when two check names differ.
-    pub enum Distinct {}
-
-    /// The index of the first name before `names[index]` that equals it, or `index` if there is
-    /// none (evaluated at compile time to reject duplicate check names).
-    pub const fn first_clash(names: &[&str], index: usize) -> usize {
+    /// Whether `names[index]` equals one of the names before it (evaluated at compile time to
+    /// reject duplicate check names).
+    pub const fn name_taken(names: &[&str], index: usize) -> bool {
         let mut i = 0;
         while i < index {
             if str_eq(names[i], names[index]) {
-                return i;
+                return true;
             }
             i += 1;
         }
-        index
+        false
+    }
+
+    /// A message assembled at compile time, for `panic!("{}", ..)` in const assertions.
+    pub struct ConstMessage {
+        buf: [u8; 512],
+        len: usize,
+    }
+
+    impl ConstMessage {
+        /// Concatenates `parts`, truncated to the buffer.
+        pub const fn concat(parts: &[&str]) -> ConstMessage {
+            let mut message = ConstMessage {
+                buf: [0; 512],
+                len: 0,
+            };
+            let mut p = 0;
+            while p < parts.len() {
+                let bytes = parts[p].as_bytes();
+                let mut i = 0;
+                while i < bytes.len() && message.len < message.buf.len() {
+                    message.buf[message.len] = bytes[i];
+                    message.len += 1;
+                    i += 1;
+                }
+                p += 1;
+            }
+            message
+        }
+
+        /// The message (or a generic one if truncation split a character).
+        pub const fn as_str(&self) -> &str {
+            match core::str::from_utf8(self.buf.split_at(self.len).0) {
+                Ok(s) => s,
+                Err(_) => "two health checks have the same name",
+            }
+        }
     }
 
     const fn str_eq(a: &str, b: &str) -> bool {

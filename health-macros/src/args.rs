@@ -123,8 +123,6 @@ pub(crate) struct At<T> {
 /// Validated check arguments.
 pub(crate) struct CheckArgs {
     pub(crate) name: Option<String>,
-    /// The span of the `name` value, when one is given.
-    pub(crate) name_span: Option<Span>,
     pub(crate) timeout_ms: Option<At<u64>>,
     pub(crate) degraded_ms: Option<At<u64>>,
     pub(crate) critical: bool,
@@ -149,7 +147,6 @@ impl CheckArgs {
     ) -> CheckArgs {
         let mut out = CheckArgs {
             name: None,
-            name_span: None,
             timeout_ms: None,
             degraded_ms: None,
             critical: false,
@@ -193,7 +190,6 @@ impl CheckArgs {
                 "name" => {
                     if let Some(expr) = value_of(&arg, "name = \"database\"", cx) {
                         out.name = parse_name(expr, cx);
-                        out.name_span = Some(expr.span());
                     }
                 }
                 "timeout_ms" => number(&mut out.timeout_ms, cx, &mut invalid),

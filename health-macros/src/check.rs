@@ -3,8 +3,8 @@
 //! The function is emitted unchanged, so it stays callable (and unit-testable) as written.
 //! Beside it the macro emits a hidden, uninhabited type *with the same name*: types and
 //! functions live in different namespaces, so the pair travels together through `use` and paths,
-//! and `#[health(checks(path))]` reaches the check's spec through that type's
-//! `RegisteredCheck<State>` implementation.
+//! and `#[health(checks(path))]` reaches the check's spec through
+//! `<path as RegisteredCheck<State>>::SPEC`.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
@@ -69,24 +69,16 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     let root = root.unwrap_or_default();
-    let marker_span = check.name_span.unwrap_or_else(|| ident.span());
 
     // A `self` receiver means the function sits in an `impl` or trait, where no type can be
     // declared: emit the function and the error only.
     let in_impl = func.sig.receiver().is_some();
-    let (registration, errors) = match sig {
-        Some(sig) if !cx.has_errors() => (
-            register(&func, marker_span, &root, &name, &check, &sig),
-            TokenStream::new(),
-        ),
-        _ if in_impl => (TokenStream::new(), cx.into_compile_errors()),
-        _ => {
-            let mut errors = cx.into_errors().into_iter();
-            let first = errors.next().expect("an error was recorded");
-            let rest = errors.map(|e| e.to_compile_error());
-            (fallback(&func, first), quote!(#(#rest)*))
-        }
+    let registration = match sig {
+        Some(sig) if !cx.has_errors() => register(&func, &root, &name, &check, &sig),
+        _ if in_impl => TokenStream::new(),
+        _ => fallback(&func, &root, &name),
     };
+    let errors = cx.into_compile_errors();
     quote! {
         #func
         #registration
@@ -247,24 +239,22 @@ fn cfgs(func: &ItemFn) -> impl Iterator<Item = &syn::Attribute> {
     func.attrs.iter().filter(|a| a.path().is_ident("cfg"))
 }
 
-/// The hidden type that carries the registration, named like the function, spanned at `span`:
-/// where the compiler's help points when it names the type (the check's name, or the function's).
-fn marker(func: &ItemFn, span: Span) -> TokenStream {
+/// The hidden type that carries the registration, named like the function.
+fn marker(func: &ItemFn) -> TokenStream {
     let vis = &func.vis;
     let ident = &func.sig.ident;
     let cfgs = cfgs(func);
-    quote_spanned! {span=>
+    quote! {
         #(#cfgs)*
         #[doc(hidden)]
         #[doc = "Registry entry of the `#[health_check]` function of the same name."]
-        #[allow(non_camel_case_types, dead_code, unreachable_pub, missing_debug_implementations)]
+        #[allow(non_camel_case_types, dead_code, unreachable_pub)]
         #vis enum #ident {}
     }
 }
 
 fn register(
     func: &ItemFn,
-    span: Span,
     root: &Root,
     name: &str,
     check: &CheckArgs,
@@ -272,7 +262,7 @@ fn register(
 ) -> TokenStream {
     let p = root.private();
     let ident = &func.sig.ident;
-    let marker = marker(func, span);
+    let marker = marker(func);
     let output_span = sig.output.span();
     let async_span = func.sig.asyncness.span();
     let call = match &sig.state {
@@ -387,7 +377,7 @@ fn on_type(ty: &Type, p: &TokenStream, trait_ident: &str, method: &str) -> Token
 }
 
 /// `tokens` with every token spanned at `span`.
-pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
     tokens
         .into_iter()
         .map(|mut token| {
@@ -404,19 +394,23 @@ pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
         .collect()
 }
 
-/// On error: the hidden type is an erroneous type, `[(); compile_error!(..)]` with the first
-/// error, so that the error is reported once, here, and a `#[health(checks(...))]` naming the
-/// function adds no second error (the compiler reports nothing more about an erroneous type,
-/// nor what it cannot infer where one was used, e.g. the parameters of a generic function).
-fn fallback(func: &ItemFn, first: syn::Error) -> TokenStream {
-    let vis = &func.vis;
+/// On error: still register the function for every state, with a spec that is never run, so a
+/// `#[health(checks(...))]` naming it adds no second error to the first.
+fn fallback(func: &ItemFn, root: &Root, name: &str) -> TokenStream {
+    let p = root.private();
     let ident = &func.sig.ident;
+    let marker = marker(func);
     let cfgs = cfgs(func);
-    let error = first.to_compile_error();
     quote! {
+        #marker
         #(#cfgs)*
-        #[doc(hidden)]
-        #[allow(non_camel_case_types, dead_code, unreachable_pub)]
-        #vis type #ident = [(); #error];
+        impl<S> #p::RegisteredCheck<S> for #ident {
+            const SPEC: #p::CheckSpec<S> = {
+                fn __health_check_run<S>(_: &S) -> #p::BoxFuture<'_, #p::CheckOutcome> {
+                    ::core::unreachable!("this check failed to compile")
+                }
+                #p::CheckSpec::new(#name, __health_check_run::<S>)
+            };
+        }
     }
 }

@@ -45,11 +45,6 @@ impl Ctxt {
         self.errors.is_some()
     }
 
-    /// The recorded errors, one by one, in the order they were recorded.
-    pub(crate) fn into_errors(self) -> Vec<syn::Error> {
-        self.errors.into_iter().flatten().collect()
-    }
-
     /// The recorded errors as `compile_error!` invocations (empty when there are none).
     pub(crate) fn into_compile_errors(self) -> TokenStream {
         self.errors

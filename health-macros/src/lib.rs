@@ -3,11 +3,9 @@
 //! runtime they expand to; see that crate's documentation for the whole picture.
 //!
 //! This crate only parses, validates and emits calls into the runtime (`health-core`); no runtime
-//! logic lives here. Every rejected input is reported once, spanned on the offending token: as a
-//! `compile_error!` when the macro can see the mistake, or as a trait error worded with
-//! `#[diagnostic::on_unimplemented]` when only the compiler can (a function listed without
-//! `#[health_check]`, an error type without `Display`, two checks with the same name). The
-//! original item is still emitted so the rest of the crate keeps type-checking.
+//! logic lives here. Every rejected input is reported as a `compile_error!` spanned on the
+//! offending token, and the original item is still emitted so the rest of the crate keeps
+//! type-checking.
 
 extern crate proc_macro;
 
