@@ -274,12 +274,12 @@ fn register(
         // `Result<T, E>` as written: each half is converted on its own, spanned on its own type,
         // so an error type that is not `Display` is reported under the error type.
         Some((ok, err)) => {
-            let ok = on_type(ok, &p, "CheckOk", "into_outcome");
-            let err = on_type(err, &p, "CheckError", "into_outcome");
+            let ok = on_type(ok, &p, "CheckOk", "into_outcome", "ok");
+            let err = on_type(err, &p, "CheckError", "into_outcome", "error");
             quote_spanned! {output_span=>
                 match #output {
-                    ::core::result::Result::Ok(ok) => #ok(ok),
-                    ::core::result::Result::Err(error) => #err(error),
+                    ::core::result::Result::Ok(ok) => #ok,
+                    ::core::result::Result::Err(error) => #err,
                 }
             }
         }
@@ -329,17 +329,37 @@ fn register(
     }
 }
 
-/// The `T` and `E` of a return type written `Result<T, E>` (any path ending in `Result` with two
+/// The `T` and `E` of a return type written `Result<T, E>` (the standard type's path with two
 /// type arguments, neither of them `impl Trait`).
 fn result_parts(ty: &Type) -> Option<(&Type, &Type)> {
     let Type::Path(path) = ty else { return None };
     if path.qself.is_some() {
         return None;
     }
-    let last = path.path.segments.last()?;
-    if last.ident != "Result" {
+    // `Result`, `result::Result` or `std::result::Result` (`core::`, a leading `::`): the
+    // standard type as written. Another crate's `Result` alias may wrap its error
+    // (`error_stack::Result<T, C>` is `Result<T, Report<C>>`): converted as a whole.
+    let names: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    let standard = match names
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["Result"] => path.path.leading_colon.is_none(),
+        ["result", "Result"] => path.path.leading_colon.is_none(),
+        ["std" | "core", "result", "Result"] => true,
+        _ => false,
+    };
+    if !standard {
         return None;
     }
+    let last = path.path.segments.last()?;
     let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
         return None;
     };
@@ -362,17 +382,18 @@ fn mentions_impl(tokens: TokenStream) -> bool {
     })
 }
 
-/// `<ty as <p>::Trait>::method`, spanned from the first to the last token of `ty`, so that an
-/// unimplemented `Trait` is reported under the whole of `ty`.
-fn on_type(ty: &Type, p: &TokenStream, trait_ident: &str, method: &str) -> TokenStream {
+/// `<ty as <p>::Trait>::method(arg)`, spanned from the first to the last token of `ty`, so that
+/// an unimplemented `Trait` is reported under the whole of `ty`.
+fn on_type(ty: &Type, p: &TokenStream, trait_ident: &str, method: &str, arg: &str) -> TokenStream {
     let mut tokens = ty.to_token_stream().into_iter();
     let first = tokens.next().map_or_else(Span::call_site, |t| t.span());
     let last = tokens.last().map_or(first, |t| t.span());
     let p = respan(p.clone(), last);
     let trait_ident = syn::Ident::new(trait_ident, last);
     let method = syn::Ident::new(method, last);
+    let arg = syn::Ident::new(arg, last);
     let open = quote_spanned!(first=> <);
-    let close = quote_spanned!(last=> as #p::#trait_ident>::#method);
+    let close = quote_spanned!(last=> as #p::#trait_ident>::#method(#arg));
     quote!(#open #ty #close)
 }
 
