@@ -5,6 +5,7 @@
 //! Most users depend on `health-axum` only, which re-exports everything here.
 
 mod check;
+mod defaults;
 mod engine;
 mod lifecycle;
 mod maintenance;
@@ -18,6 +19,10 @@ mod state;
 mod status;
 
 pub use check::HealthCheck;
+pub use defaults::{
+    DEFAULT_FAILURE_THRESHOLD, DEFAULT_INTERVAL_MS, DEFAULT_MAX_BACKOFF_MS,
+    DEFAULT_SUCCESS_THRESHOLD, DEFAULT_TIMEOUT_MS,
+};
 pub use engine::{CheckSnapshot, Circuit};
 pub use lifecycle::{AsLifecycle, Lifecycle, Phase};
 pub use maintenance::{return_to_service, take_out_of_service, UnknownCheck};
@@ -27,10 +32,7 @@ pub use run::{
     run_check, run_checks, CheckReport, CheckResult, Message, Report, Scope,
 };
 pub use scheduler::{start_scheduler, Scheduler};
-pub use spec::{
-    BoxFuture, Breaker, CheckFn, CheckSpec, Damping, Probe, Probes, DEFAULT_FAILURE_THRESHOLD,
-    DEFAULT_INTERVAL_MS, DEFAULT_MAX_BACKOFF_MS, DEFAULT_SUCCESS_THRESHOLD, DEFAULT_TIMEOUT_MS,
-};
+pub use spec::{BoxFuture, Breaker, CheckFn, CheckSpec, Damping, Probe, Probes};
 pub use state::{AsHealthState, HealthState};
 pub use status::Status;
 

@@ -6,6 +6,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+use crate::defaults::{
+    DEFAULT_FAILURE_THRESHOLD, DEFAULT_INTERVAL_MS, DEFAULT_MAX_BACKOFF_MS,
+    DEFAULT_SUCCESS_THRESHOLD, DEFAULT_TIMEOUT_MS,
+};
 use crate::CheckOutcome;
 
 /// A boxed, sendable future, as returned by check functions in the registry.
@@ -13,35 +17,6 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// The function a [`CheckSpec`] runs: borrows the state and yields an outcome.
 pub type CheckFn<S> = for<'a> fn(&'a S) -> BoxFuture<'a, CheckOutcome>;
-
-/// Timeout applied to a check that declares no `timeout_ms`: 1000 ms.
-///
-/// One second bounds a hung dependency well inside a Kubernetes probe's `timeoutSeconds: 2`
-/// while leaving room for a cold connection to be opened.
-pub const DEFAULT_TIMEOUT_MS: u64 = 1000;
-
-/// Interval between two background runs of a check that declares no `interval_ms`: 5000 ms.
-///
-/// Probes read the latest result instead of calling the dependency, so a result is at most one
-/// interval (plus the check's own latency) old. Five seconds is half the kubelet's default
-/// `periodSeconds` of 10: every probe sees a result newer than the previous probe, and a
-/// dependency sees one query per pod every five seconds, however often it is probed.
-pub const DEFAULT_INTERVAL_MS: u64 = 5000;
-
-/// Consecutive results worse than the reported status needed before it turns worse: 2.
-///
-/// One failed query (a blip: a connection reset, a failover, a GC pause) does not take the pod
-/// out of the Service; two in a row do, one interval later.
-pub const DEFAULT_FAILURE_THRESHOLD: u32 = 2;
-
-/// Consecutive results better than the reported status needed before it turns better: 1.
-///
-/// Recovery is reported at once: flapping is already held back by the failure threshold.
-pub const DEFAULT_SUCCESS_THRESHOLD: u32 = 1;
-
-/// Upper bound on the circuit breaker's back-off when no `max_backoff_ms` is given: 30 000 ms
-/// (or the first back-off, if that is longer).
-pub const DEFAULT_MAX_BACKOFF_MS: u64 = 30_000;
 
 /// One of the three Kubernetes probes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
