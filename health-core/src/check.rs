@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::CheckOutcome;
+use crate::outcome::CheckOutcome;
 
 /// A value that can check itself: a database pool, a client, a path on disk.
 ///

@@ -1,53 +1,21 @@
-//! The application's lifecycle: starting -> started -> ready -> draining.
+//! The application's lifecycle handle: its phase (starting -> started -> ready -> draining), its
+//! own liveness verdict (broken or correct), and the event stream both are published on.
+//!
+//! The handle also carries, type-erased, the engine of the state it belongs to: it is the one
+//! value every clone of the application state shares, so the engine lives there. This module
+//! knows nothing of the engine's type (`engine::engine_of` downcasts it).
 
-use std::borrow::Cow;
+use std::any::Any;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::engine::Engine;
-use crate::HealthState;
-
-/// Where the application is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Phase {
-    /// Start-up work is under way: the startup and readiness probes fail, liveness passes.
-    Starting,
-    /// The application declared itself started; the `startup` checks decide when it is ready.
-    Started,
-    /// Started and every `startup` check passed once: readiness follows the readiness checks.
-    Ready,
-    /// Shutting down: readiness fails so the Service stops routing here, requests are still served.
-    Draining,
-}
-
-impl Phase {
-    /// The lowercase name: `starting`, `started`, `ready` or `draining`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Phase::Starting => "starting",
-            Phase::Started => "started",
-            Phase::Ready => "ready",
-            Phase::Draining => "draining",
-        }
-    }
-}
-
-impl fmt::Display for Phase {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl serde::Serialize for Phase {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
+use crate::events::{Bus, Change, Listener, Listening, Subscription};
+use crate::phase::Phase;
 
 // The state word: the phase in the low bits, and a latch recording that the application has
 // been ready once (so the startup probe keeps passing while it drains).
@@ -58,10 +26,28 @@ const DRAINING: u8 = 3;
 const PHASE_MASK: u8 = 0b011;
 const WAS_READY: u8 = 0b100;
 
+fn phase_of(word: u8) -> Phase {
+    match word & PHASE_MASK {
+        STARTING => Phase::Starting,
+        STARTED => Phase::Started,
+        READY => Phase::Ready,
+        _ => Phase::Draining,
+    }
+}
+
 struct Inner {
     state: AtomicU8,
     changed: Notify,
-    engine: OnceLock<Arc<Engine>>,
+    /// Held while a transition is made and published, so events come in the order of the
+    /// transitions (never across an `.await`).
+    transition: Mutex<()>,
+    bus: Arc<Bus>,
+    /// Whether the application marked itself broken: the probe path reads this flag only.
+    broken: AtomicBool,
+    /// Why, while it is broken.
+    broken_reason: Mutex<Option<Arc<str>>>,
+    /// The engine of the state this lifecycle belongs to, created on first use.
+    engine: OnceLock<Box<dyn Any + Send + Sync>>,
     /// Set when something drives this lifecycle: a background scheduler started for it
     /// (`health_axum::serve` starts one), or a phase change.
     driven: AtomicBool,
@@ -70,23 +56,16 @@ struct Inner {
     created: Instant,
 }
 
-/// Why a probe fails while the application is starting.
-pub(crate) const REASON_NOT_STARTED: &str = "the application has not started";
-
-/// Why a probe fails while the application is starting and nothing will ever start it.
-pub(crate) const REASON_NOT_DRIVEN: &str = "the application has not started, and nothing will \
-     start it: no `serve` (or `start_scheduler`) runs for this state; build the state once and \
-     pass clones of it to both the router and `serve`";
-
 /// How long a lifecycle may stay starting, with probes arriving and nothing driving it, before
 /// the mistake is logged as an error.
 const UNDRIVEN_GRACE: Duration = Duration::from_secs(3);
 
-/// The lifecycle handle of an application: a cheap, cloneable handle to one shared phase, and to
-/// the latest result of every check (the snapshots the probes answer from).
+/// The lifecycle handle of an application: a cheap, cloneable handle to one shared phase, to
+/// the application's own liveness verdict, to the latest result of every check (the snapshots
+/// the probes answer from) and to the stream of their changes.
 ///
-/// Clones share the phase and the results, so the copy inside each clone of the app state sees
-/// every transition. Reading the phase is one atomic load.
+/// Clones share all of it, so the copy inside each clone of the app state sees every
+/// transition. Reading the phase is one atomic load.
 ///
 /// Transitions only go forward: `starting -> started -> ready -> draining`
 /// (draining may be entered from any phase).
@@ -105,6 +84,7 @@ impl fmt::Debug for Lifecycle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Lifecycle")
             .field("phase", &self.phase())
+            .field("broken", &self.broken())
             .finish()
     }
 }
@@ -116,6 +96,10 @@ impl Lifecycle {
             inner: Arc::new(Inner {
                 state: AtomicU8::new(STARTING),
                 changed: Notify::new(),
+                transition: Mutex::new(()),
+                bus: Arc::new(Bus::new()),
+                broken: AtomicBool::new(false),
+                broken_reason: Mutex::new(None),
                 engine: OnceLock::new(),
                 driven: AtomicBool::new(false),
                 undriven_logged: AtomicBool::new(false),
@@ -126,12 +110,7 @@ impl Lifecycle {
 
     /// The current phase.
     pub fn phase(&self) -> Phase {
-        match self.inner.state.load(Ordering::Acquire) & PHASE_MASK {
-            STARTING => Phase::Starting,
-            STARTED => Phase::Started,
-            READY => Phase::Ready,
-            _ => Phase::Draining,
-        }
+        phase_of(self.inner.state.load(Ordering::Acquire))
     }
 
     /// Whether the application has been ready at least once (it may be draining now).
@@ -166,19 +145,62 @@ impl Lifecycle {
 
     /// Waits until the phase is `phase` or later in the order starting, started, ready, draining.
     pub async fn reached(&self, phase: Phase) {
-        let rank = |p: Phase| match p {
-            Phase::Starting => 0,
-            Phase::Started => 1,
-            Phase::Ready => 2,
-            Phase::Draining => 3,
-        };
         loop {
             let notified = self.inner.changed.notified();
-            if rank(self.phase()) >= rank(phase) {
+            if self.phase().rank() >= phase.rank() {
                 return;
             }
             notified.await;
         }
+    }
+
+    /// Marks the application broken: the liveness probe (and the full report) fails with
+    /// `reason` until [`Lifecycle::mark_correct`], whatever the checks say, so the kubelet
+    /// restarts the container. For a state no check can see: a worker pool that lost its last
+    /// thread, a cache found poisoned. Readiness is not affected.
+    ///
+    /// Returns whether the verdict changed (a second call with another reason updates the
+    /// reason and returns `false`). The change is published on the event stream.
+    pub fn mark_broken(&self, reason: impl Into<Arc<str>>) -> bool {
+        self.set_broken(Some(reason.into()))
+    }
+
+    /// Marks the application correct again after [`Lifecycle::mark_broken`]: liveness follows its
+    /// checks again. Returns whether the verdict changed.
+    pub fn mark_correct(&self) -> bool {
+        self.set_broken(None)
+    }
+
+    /// Why the application marked itself broken, if it did.
+    pub fn broken(&self) -> Option<Arc<str>> {
+        if !self.inner.broken.load(Ordering::Acquire) {
+            return None;
+        }
+        self.broken_reason().clone()
+    }
+
+    /// A subscription to every change published from now on: each check's reported status,
+    /// circuit and service state, the phase, and the liveness verdict. See [`crate::events`].
+    pub fn subscribe(&self) -> Subscription {
+        self.inner.bus.subscribe()
+    }
+
+    /// Runs `listener` on a task of its own with every change published from now on (a closure
+    /// `|event: &Event| ...` will do). A slow listener delays only itself.
+    ///
+    /// # Panics
+    /// If called outside a Tokio runtime.
+    pub fn listen(&self, listener: impl Listener) -> Listening {
+        crate::events::spawn_listener(self.subscribe(), listener)
+    }
+
+    pub(crate) fn bus(&self) -> &Arc<Bus> {
+        &self.inner.bus
+    }
+
+    /// Where the engine of the state this lifecycle belongs to is kept.
+    pub(crate) fn engine_cell(&self) -> &OnceLock<Box<dyn Any + Send + Sync>> {
+        &self.inner.engine
     }
 
     /// Records that something drives this lifecycle (a scheduler runs for it).
@@ -186,18 +208,18 @@ impl Lifecycle {
         self.inner.driven.store(true, Ordering::Release);
     }
 
-    /// Why a probe fails while the phase is starting. A lifecycle that nothing drives (no
-    /// `serve`, no scheduler, no phase change yet) most likely belongs to a second copy of the
-    /// state, built apart from the one given to `serve`: it would answer 503 forever. After a
-    /// short grace, the reason says so, and the first such probe logs it as an error, once.
-    pub(crate) fn starting_reason(&self) -> &'static str {
+    /// Whether this lifecycle, still starting, has been left undriven past a short grace: no
+    /// `serve`, no scheduler, no phase change. It most likely belongs to a second copy of the
+    /// state, built apart from the one given to `serve`, and would answer 503 forever. The first
+    /// time this is found, it is logged as an error.
+    pub(crate) fn is_undriven(&self) -> bool {
         if self.inner.driven.load(Ordering::Acquire)
             || self.inner.created.elapsed() < UNDRIVEN_GRACE
         {
-            return REASON_NOT_STARTED;
+            return false;
         }
         self.log_undriven();
-        REASON_NOT_DRIVEN
+        true
     }
 
     #[cold]
@@ -216,43 +238,55 @@ impl Lifecycle {
         }
     }
 
-    fn advance(&self, step: impl Fn(u8) -> Option<u8>) -> bool {
-        let changed = self
-            .inner
-            .state
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, &step)
-            .is_ok();
+    fn broken_reason(&self) -> std::sync::MutexGuard<'_, Option<Arc<str>>> {
+        // Never poisoned: nothing that can panic runs under it. Recover the data if it ever is.
+        self.inner
+            .broken_reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set_broken(&self, reason: Option<Arc<str>>) -> bool {
+        let _transition = self.transition();
+        let mut current = self.broken_reason();
+        let changed = current.is_some() != reason.is_some();
+        *current = reason.clone();
+        self.inner
+            .broken
+            .store(current.is_some(), Ordering::Release);
+        drop(current);
         if changed {
-            self.mark_driven();
-            tracing::info!(phase = %self.phase(), "lifecycle phase changed");
-            self.inner.changed.notify_waiters();
+            self.inner
+                .bus
+                .application(Change::Liveness { broken: reason }, Instant::now());
         }
         changed
     }
-}
 
-/// The engine (check slots) of `state`, created on first use. A lifecycle shared by two state
-/// types keeps its engine for the first one; the other gets a fresh engine per call, so its
-/// checks run on demand, uncached, rather than reading another type's slots.
-pub(crate) fn engine_of<S: HealthState>(state: &S) -> Cow<'_, Arc<Engine>> {
-    let engine = state
-        .lifecycle()
-        .inner
-        .engine
-        .get_or_init(|| Arc::new(Engine::new::<S>()));
-    if engine.is_for::<S>() {
-        Cow::Borrowed(engine)
-    } else {
-        // Said once per process, not once per probe.
-        static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-        if !WARNED.swap(true, Ordering::Relaxed) {
-            tracing::warn!(
-                state = std::any::type_name::<S>(),
-                "one Lifecycle is shared by two health state types; the checks of this one run \
-                 on demand, uncached, and have no background scheduler"
-            );
-        }
-        Cow::Owned(Arc::new(Engine::new::<S>()))
+    fn transition(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.inner
+            .transition
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn advance(&self, step: impl Fn(u8) -> Option<u8>) -> bool {
+        let _transition = self.transition();
+        let Ok(before) = self
+            .inner
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, &step)
+        else {
+            return false;
+        };
+        self.mark_driven();
+        let change = Change::Phase {
+            from: phase_of(before),
+            to: self.phase(),
+        };
+        self.inner.bus.application(change, Instant::now());
+        self.inner.changed.notify_waiters();
+        true
     }
 }
 

@@ -4,8 +4,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::lifecycle::engine_of;
-use crate::HealthState;
+use crate::engine::engine_of;
+use crate::state::HealthState;
 
 /// No check of that name is registered on the state.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,7 +6,10 @@ use async_trait::async_trait;
 use sqlx::{ConnectOptions, Connection};
 use tokio::time::Instant;
 
-use crate::{check_deadline, CheckOutcome, HealthCheck, DEFAULT_TIMEOUT_MS};
+use crate::check::HealthCheck;
+use crate::defaults::DEFAULT_TIMEOUT_MS;
+use crate::execution::check_deadline;
+use crate::outcome::CheckOutcome;
 
 /// A pool is healthy when one statement makes a round trip through it: `SELECT 1`, sent with the
 /// simple-query protocol (one round trip, no prepared statement), on a connection from the pool.

@@ -6,8 +6,13 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use crate::engine::{later, run_and_record, Begin, Claim, Engine, Slot, WAIT_SLACK};
-use crate::{HealthState, Phase, Probe};
+use crate::engine::slot::{Begin, Slot};
+use crate::engine::{engine_of, run_and_record, Claim, Engine};
+use crate::lifecycle::Lifecycle;
+use crate::phase::Phase;
+use crate::spec::{CheckSpec, Probe};
+use crate::state::HealthState;
+use crate::time::{later, wait_deadline};
 
 /// A handle to the background scheduler of one state, returned by [`start_scheduler`].
 ///
@@ -58,7 +63,7 @@ impl Scheduler {
 /// If called outside a Tokio runtime.
 pub fn start_scheduler<S: HealthState>(state: &S) -> Scheduler {
     state.lifecycle().mark_driven();
-    let engine = match crate::lifecycle::engine_of(state) {
+    let engine = match engine_of(state) {
         Cow::Borrowed(engine) => Arc::clone(engine),
         // The lifecycle's results belong to another state type: a scheduler here would publish
         // results nobody reads. Probes of this state run their checks on demand instead.
@@ -104,12 +109,6 @@ async fn drive<S: HealthState>(state: S, engine: Arc<Engine>, index: usize) {
     // at all times, so a check that also gates liveness is not held).
     let held_while_starting = spec.is_in(Probe::Startup) && !spec.is_in(Probe::Live);
     let lifecycle = state.lifecycle().clone();
-    // The next round: one interval after `now`, or the breaker's trial if that is sooner (a
-    // back-off shorter than the interval).
-    let next_after = |now: Instant| {
-        let next = later(now, spec.interval());
-        slot.retry_at().map_or(next, |retry| next.min(retry))
-    };
     loop {
         if held_while_starting && lifecycle.phase() == Phase::Starting {
             lifecycle.reached(Phase::Started).await;
@@ -125,26 +124,38 @@ async fn drive<S: HealthState>(state: S, engine: Arc<Engine>, index: usize) {
         let next = match slot.begin(now) {
             Begin::Run => {
                 run_and_record(Claim::new(&engine, index), &state).await;
-                next_after(now)
+                next_round(spec, slot, now)
             }
             Begin::Busy { generation, since } => {
                 // A probe started a run (cold cache): take its result as this round's.
-                let deadline = later(since, spec.timeout().saturating_add(WAIT_SLACK));
-                slot.wait(generation, deadline).await;
-                next_after(Instant::now())
+                slot.wait(generation, wait_deadline(since, spec.timeout()))
+                    .await;
+                next_round(spec, slot, Instant::now())
             }
             Begin::OpenUntil(until) => until,
         };
-        let sleep = tokio::time::sleep_until(next.max(Instant::now()));
-        if spec.is_in(Probe::Startup) && lifecycle.phase() == Phase::Starting {
-            // A startup check that liveness needs runs during the work; the moment the work
-            // completes, it runs again instead of leaving the startup probe on an older result.
-            tokio::select! {
-                () = sleep => {}
-                () = lifecycle.reached(Phase::Started) => slot.retry_now(Instant::now()),
-            }
-        } else {
-            sleep.await;
+        sleep_until(spec, slot, &lifecycle, next).await;
+    }
+}
+
+/// The next round after a run at `now`: one interval later, or the breaker's trial if that is
+/// sooner (a back-off shorter than the interval).
+fn next_round<S>(spec: &CheckSpec<S>, slot: &Slot, now: Instant) -> Instant {
+    let next = later(now, spec.interval());
+    slot.retry_at().map_or(next, |retry| next.min(retry))
+}
+
+/// Sleeps until `next`. A startup check that liveness needs runs during the start-up work; the
+/// moment the work completes, it runs again instead of leaving the startup probe on an older
+/// result.
+async fn sleep_until<S>(spec: &CheckSpec<S>, slot: &Slot, lifecycle: &Lifecycle, next: Instant) {
+    let sleep = tokio::time::sleep_until(next.max(Instant::now()));
+    if spec.is_in(Probe::Startup) && lifecycle.phase() == Phase::Starting {
+        tokio::select! {
+            () = sleep => {}
+            () = lifecycle.reached(Phase::Started) => slot.retry_now(Instant::now()),
         }
+    } else {
+        sleep.await;
     }
 }

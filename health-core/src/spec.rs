@@ -10,7 +10,7 @@ use crate::defaults::{
     DEFAULT_FAILURE_THRESHOLD, DEFAULT_INTERVAL_MS, DEFAULT_MAX_BACKOFF_MS,
     DEFAULT_SUCCESS_THRESHOLD, DEFAULT_TIMEOUT_MS,
 };
-use crate::CheckOutcome;
+use crate::outcome::CheckOutcome;
 
 /// A boxed, sendable future, as returned by check functions in the registry.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use crate::{CheckSpec, Lifecycle};
+use crate::lifecycle::Lifecycle;
+use crate::spec::CheckSpec;
 
 /// An application state that carries a registry of health checks and a lifecycle.
 ///

@@ -1,0 +1,166 @@
+//! Execution: one run of one check, as a task of its own, under its timeout, with its panic
+//! isolated and its latency measured (and `degraded_ms` applied). Nothing here knows of slots,
+//! damping or probes.
+
+use std::any::Any;
+use std::borrow::Cow;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::outcome::{CheckOutcome, CheckResult};
+use crate::spec::CheckSpec;
+use crate::state::HealthState;
+use crate::status::Status;
+use crate::time::run_deadline;
+
+/// Cancels a spawned check when the caller stops waiting for it (timeout or dropped request).
+struct AbortOnDrop<T>(JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A check started on the runtime, not yet awaited.
+struct Started<'a, S> {
+    spec: &'a CheckSpec<S>,
+    begun: Instant,
+    task: AbortOnDrop<(CheckOutcome, Duration)>,
+}
+
+tokio::task_local! {
+    /// When the run of the check on this task is cut (see [`check_deadline`]).
+    static DEADLINE: Instant;
+}
+
+/// The instant at which the check run in progress on this task is cut at its timeout, or `None`
+/// outside a check run.
+///
+/// A check needs it only to report something better than "timed out" before it is cut: the
+/// built-in pool check gives up waiting for a pooled connection halfway to the deadline and
+/// uses the rest to find out why none came (the database refuses connections, say).
+///
+/// ```
+/// # async fn example() -> health_core::CheckOutcome {
+/// use health_core::{check_deadline, CheckOutcome};
+///
+/// let budget = check_deadline()
+///     .map(|deadline| deadline.saturating_duration_since(tokio::time::Instant::now()));
+/// CheckOutcome::healthy()
+/// # }
+/// ```
+pub fn check_deadline() -> Option<Instant> {
+    DEADLINE.try_with(|deadline| *deadline).ok()
+}
+
+fn start<'a, S: HealthState>(spec: &'a CheckSpec<S>, state: &S) -> Started<'a, S> {
+    // Tokio's clock, not the system's: the deadline below is awaited on it, and a test on the
+    // paused clock sees its runs start, time out and take as long as its virtual time says.
+    let begun = Instant::now();
+    let run = spec.run_fn();
+    let state = state.clone();
+    let deadline = run_deadline(begun, spec.timeout());
+    let task = tokio::spawn(DEADLINE.scope(deadline, async move {
+        let outcome = run(&state).await;
+        (outcome, begun.elapsed())
+    }));
+    Started {
+        spec,
+        begun,
+        task: AbortOnDrop(task),
+    }
+}
+
+async fn finish<S>(started: Started<'_, S>) -> CheckResult {
+    let Started {
+        spec,
+        begun,
+        mut task,
+    } = started;
+    let (outcome, latency) =
+        match tokio::time::timeout_at(run_deadline(begun, spec.timeout()), &mut task.0).await {
+            Ok(Ok((outcome, latency))) => (outcome, latency),
+            Ok(Err(error)) if error.is_panic() => (
+                CheckOutcome::unhealthy(format!(
+                    "check panicked: {}",
+                    panic_message(error.into_panic().as_ref())
+                )),
+                begun.elapsed(),
+            ),
+            Ok(Err(_)) => (
+                CheckOutcome::unhealthy("check was cancelled"),
+                begun.elapsed(),
+            ),
+            Err(_) => (
+                CheckOutcome::unhealthy(format!(
+                    "timed out after {} ms",
+                    spec.timeout().as_millis()
+                )),
+                begun.elapsed(),
+            ),
+        };
+    let (mut status, mut message, details) = outcome.into_parts();
+    if status == Status::Healthy {
+        if let Some(limit) = spec.degraded_after() {
+            if latency > limit {
+                status = Status::Degraded;
+                message = Some(Cow::Owned(format!(
+                    "slow: took {} ms, above degraded_ms = {}",
+                    latency.as_millis(),
+                    limit.as_millis()
+                )));
+            }
+        }
+    }
+    CheckResult {
+        name: spec.name(),
+        critical: spec.is_critical(),
+        probes: spec.probes(),
+        status,
+        latency,
+        message,
+        details,
+    }
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s
+    } else {
+        "non-string panic payload"
+    }
+}
+
+/// Runs one check under its timeout, isolating panics, and applies `degraded_ms`.
+///
+/// The check runs as its own task on the Tokio runtime: a panic inside it becomes an unhealthy
+/// result and a check that overruns its timeout is cancelled.
+pub async fn run_check<S: HealthState>(spec: &CheckSpec<S>, state: &S) -> CheckResult {
+    finish(start(spec, state)).await
+}
+
+/// Runs every check for which `select` returns true, all at once, and returns their results in
+/// registry order.
+///
+/// The answer never waits longer than the slowest selected check's timeout (plus scheduling).
+pub async fn run_checks<S: HealthState>(
+    state: &S,
+    select: impl Fn(&CheckSpec<S>) -> bool,
+) -> Vec<CheckResult> {
+    // Start them all before awaiting any, so they run concurrently.
+    let started: Vec<_> = S::CHECKS
+        .iter()
+        .filter(|spec| select(spec))
+        .map(|spec| start(spec, state))
+        .collect();
+    let mut results = Vec::with_capacity(started.len());
+    for check in started {
+        results.push(finish(check).await);
+    }
+    results
+}
