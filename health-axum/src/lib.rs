@@ -31,13 +31,14 @@ mod response;
 mod router;
 mod serve;
 
+pub use health_core::events;
 pub use health_core::{
-    aggregate, async_trait, evaluate, evaluate_check, evaluate_excluding, latest, refresh,
-    return_to_service, run_check, run_checks, start_scheduler, take_out_of_service, AsHealthState,
-    AsLifecycle, BoxFuture, Breaker, CheckFn, CheckOutcome, CheckReport, CheckResult,
-    CheckSnapshot, CheckSpec, Circuit, Damping, HealthCheck, HealthState, IntoCheckOutcome,
-    Lifecycle, Message, Phase, Probe, Probes, Report, Scheduler, Scope, Status, UnknownCheck,
-    DEFAULT_FAILURE_THRESHOLD, DEFAULT_INTERVAL_MS, DEFAULT_MAX_BACKOFF_MS,
+    aggregate, async_trait, evaluate, evaluate_check, evaluate_excluding, latest, overview,
+    refresh, return_to_service, run_check, run_checks, start_scheduler, take_out_of_service,
+    AsHealthState, AsLifecycle, BoxFuture, Breaker, CheckFn, CheckOutcome, CheckOverview,
+    CheckReport, CheckResult, CheckSnapshot, CheckSpec, Circuit, Damping, HealthCheck, HealthState,
+    IntoCheckOutcome, Lifecycle, Message, Overview, Phase, Probe, Probes, Report, Scheduler, Scope,
+    Status, UnknownCheck, DEFAULT_FAILURE_THRESHOLD, DEFAULT_INTERVAL_MS, DEFAULT_MAX_BACKOFF_MS,
     DEFAULT_SUCCESS_THRESHOLD, DEFAULT_TIMEOUT_MS,
 };
 pub use health_macros::{health_check, HealthState};
