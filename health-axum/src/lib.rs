@@ -45,7 +45,7 @@ pub use policy::Details;
 pub use response::{BODY_BUDGET, MESSAGE_LIMIT};
 pub use router::{HealthRouter, HealthRouterExt};
 pub use serve::{
-    serve, Serve, DEFAULT_BACKLOG, DEFAULT_DRAIN_DELAY, DEFAULT_IDLE_TIMEOUT,
+    serve, Serve, ServeFuture, DEFAULT_BACKLOG, DEFAULT_DRAIN_DELAY, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_SHUTDOWN_TIMEOUT, PROBE_IDLE_TIMEOUT,
 };
 
