@@ -27,7 +27,14 @@ use crate::response::{self, Answer};
 /// itself, `Arc<S>`, or a state of your own), so it can be passed to [`Router::merge`] as it
 /// is, or after changing paths, aliases, the version, who sees details and how degraded answers:
 ///
-/// ```ignore
+/// ```
+/// # use health_axum::prelude::*;
+/// # use axum::routing::get;
+/// # #[derive(Clone, HealthState)]
+/// # struct AppState { #[health(lifecycle)] lifecycle: Lifecycle }
+/// # async fn index() -> &'static str { "hello" }
+/// # let state = AppState { lifecycle: Lifecycle::new() };
+/// # let token = String::from("s3cret");
 /// let app = Router::new()
 ///     .route("/", get(index))
 ///     .merge(
@@ -37,17 +44,26 @@ use crate::response::{self, Answer};
 ///             .fail_when_degraded(Probe::Ready),
 ///     )
 ///     .with_state(state);
+/// # let _: Router = app;
 /// ```
 ///
 /// Every probe path also answers for one check alone: `/health/ready/database`.
 ///
 /// With the state shared as an `Arc`, nothing changes but the state given to `with_state`:
 ///
-/// ```ignore
+/// ```
+/// # use health_axum::prelude::*;
+/// # use axum::{extract::State, routing::get};
+/// # use std::sync::Arc;
+/// # #[derive(Clone, HealthState)]
+/// # struct AppState { #[health(lifecycle)] lifecycle: Lifecycle }
+/// # async fn index(State(_): State<Arc<AppState>>) -> &'static str { "hello" }
+/// # let state = AppState { lifecycle: Lifecycle::new() };
 /// let app = Router::new()
 ///     .route("/", get(index))                  // handlers take State<Arc<AppState>>
 ///     .merge(AppState::health_router())
 ///     .with_state(Arc::new(state));
+/// # let _: Router = app;
 /// ```
 #[must_use = "merge the probe routes into your router with `.merge(...)`"]
 pub struct HealthRouter<S> {

@@ -172,10 +172,23 @@ impl Serve {
     /// shutdown signal arrives first, `work` is cancelled (dropped) and `serve` returns
     /// `Ok(())`: a pod stopped during its start-up did not crash.
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # use health_axum::prelude::*;
+    /// # #[derive(Clone, HealthState)]
+    /// # struct AppState { db: Database, #[health(lifecycle)] lifecycle: Lifecycle }
+    /// # #[derive(Clone)]
+    /// # struct Database;
+    /// # struct Migrator;
+    /// # impl Migrator {
+    /// #     async fn run(&self, _: &Database) -> Result<(), std::io::Error> { Ok(()) }
+    /// # }
+    /// # static MIGRATOR: Migrator = Migrator;
+    /// # async fn run(listener: tokio::net::TcpListener, app: Router, state: AppState) -> std::io::Result<()> {
     /// health_axum::serve(listener, app, state.clone())
     ///     .startup(async move { MIGRATOR.run(&state.db).await })
     ///     .await?;
+    /// # Ok(())
+    /// # }
     /// ```
     pub fn startup<F, E>(mut self, work: F) -> Self
     where
@@ -200,10 +213,18 @@ impl Serve {
     /// limit); at the cap, the oldest is closed for the new one, busy or not, so a probe is
     /// answered while hundreds of silent or stalled connections are held.
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # use health_axum::prelude::*;
+    /// # #[derive(Clone, HealthState)]
+    /// # struct AppState { #[health(lifecycle)] lifecycle: Lifecycle }
+    /// # async fn run(app: Router, state: AppState) -> std::io::Result<()> {
+    /// use tokio::net::TcpListener;
+    ///
     /// let app_port = TcpListener::bind("0.0.0.0:3000").await?;
     /// let probe_port = TcpListener::bind("0.0.0.0:9000").await?;
     /// health_axum::serve(app_port, app, state).probes_on(probe_port).await?;
+    /// # Ok(())
+    /// # }
     /// ```
     pub fn probes_on(mut self, listener: TcpListener) -> Self {
         self.probes = Some((listener, None));
