@@ -1,5 +1,4 @@
-//! Turning a [`Report`](health_core::Report) into an HTTP response, in one of three formats,
-//! within a body budget.
+//! Turning a [`Report`] into an HTTP response, in one of three formats, within a body budget.
 //!
 //! Every body stays under [`BODY_BUDGET`] bytes, well inside the kubelet's 10 KB read limit,
 //! however many checks are registered: when the full rendering would be larger, healthy checks

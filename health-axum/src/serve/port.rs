@@ -2,8 +2,8 @@
 //! their deadlines, one answer or many), and its accept loop running as a task, which the
 //! shutdown stops, drains and cuts.
 //!
-//! The application port and the probe port run the same accept loop
-//! ([`accept_loop`](super::listener::accept_loop)); only their [`Policy`] differs.
+//! The application port and the probe port run the same accept loop ([`accept_loop`]); only
+//! their [`Policy`] differs.
 
 use std::sync::Arc;
 use std::time::Duration;
