@@ -290,14 +290,14 @@ impl Serve {
         let starting = self.startup.is_some();
         let policy = Policy::app(app_cap, self.idle_timeout);
         let mut app_port = start_app_port(self.listener, self.app, self.backlog, policy, starting);
-        let result = match self.startup {
+        let started = match self.startup {
             None => {
                 self.lifecycle.mark_started();
                 Started::Yes
             }
             Some(work) => run_startup(work, &self.lifecycle, &mut signals).await,
         };
-        let result = match result {
+        let result = match started {
             Started::Yes => {
                 drain(&self.lifecycle, &mut signals, self.drain_delay).await;
                 Ok(())
