@@ -129,4 +129,15 @@ mod tests {
         assert!(!Details::Never.allows(&parts(Some("Bearer s3cret"))));
         assert!(Details::Always.allows(&parts(None)));
     }
+
+    #[test]
+    fn the_default_shows_nothing_and_debug_names_the_rule() {
+        assert!(!Details::default().allows(&parts(Some("Bearer s3cret"))));
+        assert_eq!(format!("{:?}", Details::default()), "Never");
+        assert_eq!(format!("{:?}", Details::Always), "Always");
+        assert_eq!(
+            format!("{:?}", Details::when_authorized(|_| true)),
+            "WhenAuthorized(..)"
+        );
+    }
 }
