@@ -1,24 +1,36 @@
 //! Kubernetes startup, liveness and readiness probes for [axum] services, generated at compile
 //! time from attributes.
 //!
-//! ```ignore
+//! ```no_run
 //! use health_axum::prelude::*;
 //!
 //! #[derive(Clone, HealthState)]
 //! #[health(checks(database))]
 //! struct AppState {
-//!     db: sqlx::PgPool,
+//!     db: Database,
 //!     #[health(lifecycle)]
 //!     lifecycle: Lifecycle,
 //! }
 //!
 //! #[health_check(name = "database", timeout_ms = 500, critical)]
-//! async fn database(state: &AppState) -> Result<(), sqlx::Error> {
-//!     sqlx::query("SELECT 1").execute(&state.db).await.map(|_| ())
+//! async fn database(state: &AppState) -> Result<(), std::io::Error> {
+//!     state.db.ping().await
 //! }
 //!
+//! # /// A database client (a stand-in here, such as a `sqlx::PgPool`).
+//! # #[derive(Clone)]
+//! # struct Database;
+//! # impl Database {
+//! #     fn connect() -> Database { Database }
+//! #     async fn ping(&self) -> Result<(), std::io::Error> { Ok(()) }
+//! # }
+//! # async fn run() -> std::io::Result<()> {
+//! let state = AppState { db: Database::connect(), lifecycle: Lifecycle::new() };
 //! let app = Router::new().merge(AppState::health_router()).with_state(state.clone());
+//! let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;
 //! health_axum::serve(listener, app, state).await?;
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! One dependency and one `use` suffice: this crate re-exports the macros (`health-macros`) and
@@ -46,7 +58,7 @@ pub use policy::Details;
 pub use response::{BODY_BUDGET, MESSAGE_LIMIT};
 pub use router::{HealthRouter, HealthRouterExt};
 pub use serve::{
-    serve, Serve, DEFAULT_BACKLOG, DEFAULT_DRAIN_DELAY, DEFAULT_IDLE_TIMEOUT,
+    serve, Serve, ServeFuture, DEFAULT_BACKLOG, DEFAULT_DRAIN_DELAY, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_SHUTDOWN_TIMEOUT, PROBE_IDLE_TIMEOUT,
 };
 

@@ -13,35 +13,59 @@ use subtle::ConstantTimeEq as _;
 /// by default ([`Details::Never`]) they are replaced with `reason withheld`; the full text goes
 /// to the log (through `tracing`) once per status change.
 ///
-/// ```ignore
+/// A rule is built by [`Details::Never`], [`Details::Always`], [`Details::bearer_token`] or
+/// [`Details::when_authorized`]; what it holds is private.
+///
+/// ```no_run
+/// # use health_axum::prelude::*;
+/// # #[derive(Clone, HealthState)]
+/// # struct AppState { #[health(lifecycle)] lifecycle: Lifecycle }
+/// # fn main() -> Result<(), std::env::VarError> {
 /// // A monitoring system that sends `Authorization: Bearer <token>` sees everything:
-/// AppState::health_router().details(Details::bearer_token(std::env::var("HEALTH_TOKEN")?))
+/// let probes = AppState::health_router().details(Details::bearer_token(std::env::var("HEALTH_TOKEN")?));
+/// # let _: Router<AppState> = probes.build();
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Clone, Default)]
-pub enum Details {
-    /// Nobody sees messages or details over HTTP (the default).
+pub struct Details {
+    rule: Rule,
+}
+
+/// What a [`Details`] holds.
+#[derive(Clone, Default)]
+enum Rule {
     #[default]
     Never,
-    /// Callers for whom the predicate returns true see them.
     WhenAuthorized(Arc<dyn Fn(&Parts) -> bool + Send + Sync>),
-    /// Everybody sees them: for a probe port that only the cluster can reach, or for tests.
     Always,
 }
 
 impl fmt::Debug for Details {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Details::Never => f.write_str("Never"),
-            Details::WhenAuthorized(_) => f.write_str("WhenAuthorized(..)"),
-            Details::Always => f.write_str("Always"),
+        match self.rule {
+            Rule::Never => f.write_str("Never"),
+            Rule::WhenAuthorized(_) => f.write_str("WhenAuthorized(..)"),
+            Rule::Always => f.write_str("Always"),
         }
     }
 }
 
+// `Never` and `Always` keep the names they had as variants of the enum `Details` was, so that
+// `.details(Details::Always)` reads (and compiles) as it did.
+#[allow(non_upper_case_globals)]
 impl Details {
+    /// Nobody sees messages or details over HTTP (the default).
+    pub const Never: Details = Details { rule: Rule::Never };
+
+    /// Everybody sees them: for a probe port that only the cluster can reach, or for tests.
+    pub const Always: Details = Details { rule: Rule::Always };
+
     /// Shows details to callers for whom `authorized` returns true.
     pub fn when_authorized(authorized: impl Fn(&Parts) -> bool + Send + Sync + 'static) -> Self {
-        Details::WhenAuthorized(Arc::new(authorized))
+        Details {
+            rule: Rule::WhenAuthorized(Arc::new(authorized)),
+        }
     }
 
     /// Shows details to requests carrying `Authorization: Bearer <token>`. The comparison takes
@@ -62,10 +86,10 @@ impl Details {
 
     /// Whether the caller of `parts` may see messages and details.
     pub(crate) fn allows(&self, parts: &Parts) -> bool {
-        match self {
-            Details::Never => false,
-            Details::WhenAuthorized(authorized) => authorized(parts),
-            Details::Always => true,
+        match &self.rule {
+            Rule::Never => false,
+            Rule::WhenAuthorized(authorized) => authorized(parts),
+            Rule::Always => true,
         }
     }
 }
@@ -104,5 +128,16 @@ mod tests {
         assert!(!Details::bearer_token("").allows(&parts(Some("Bearer "))));
         assert!(!Details::Never.allows(&parts(Some("Bearer s3cret"))));
         assert!(Details::Always.allows(&parts(None)));
+    }
+
+    #[test]
+    fn the_default_shows_nothing_and_debug_names_the_rule() {
+        assert!(!Details::default().allows(&parts(Some("Bearer s3cret"))));
+        assert_eq!(format!("{:?}", Details::default()), "Never");
+        assert_eq!(format!("{:?}", Details::Always), "Always");
+        assert_eq!(
+            format!("{:?}", Details::when_authorized(|_| true)),
+            "WhenAuthorized(..)"
+        );
     }
 }

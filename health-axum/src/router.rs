@@ -18,7 +18,7 @@ use health_core::{
 };
 
 use crate::policy::Details;
-use crate::request::{negotiate, parse_query, push_quoted, Warning, SHOWN_NAMES};
+use crate::request::{negotiate, parse_query, push_quoted, Query, Warning, SHOWN_NAMES};
 use crate::response::{self, Answer};
 
 /// Builds the probe routes of a state type; obtained from [`HealthRouterExt::health_router`].
@@ -27,7 +27,14 @@ use crate::response::{self, Answer};
 /// itself, `Arc<S>`, or a state of your own), so it can be passed to [`Router::merge`] as it
 /// is, or after changing paths, aliases, the version, who sees details and how degraded answers:
 ///
-/// ```ignore
+/// ```
+/// # use health_axum::prelude::*;
+/// # use axum::routing::get;
+/// # #[derive(Clone, HealthState)]
+/// # struct AppState { #[health(lifecycle)] lifecycle: Lifecycle }
+/// # async fn index() -> &'static str { "hello" }
+/// # let state = AppState { lifecycle: Lifecycle::new() };
+/// # let token = String::from("s3cret");
 /// let app = Router::new()
 ///     .route("/", get(index))
 ///     .merge(
@@ -37,17 +44,26 @@ use crate::response::{self, Answer};
 ///             .fail_when_degraded(Probe::Ready),
 ///     )
 ///     .with_state(state);
+/// # let _: Router = app;
 /// ```
 ///
 /// Every probe path also answers for one check alone: `/health/ready/database`.
 ///
 /// With the state shared as an `Arc`, nothing changes but the state given to `with_state`:
 ///
-/// ```ignore
+/// ```
+/// # use health_axum::prelude::*;
+/// # use axum::{extract::State, routing::get};
+/// # use std::sync::Arc;
+/// # #[derive(Clone, HealthState)]
+/// # struct AppState { #[health(lifecycle)] lifecycle: Lifecycle }
+/// # async fn index(State(_): State<Arc<AppState>>) -> &'static str { "hello" }
+/// # let state = AppState { lifecycle: Lifecycle::new() };
 /// let app = Router::new()
 ///     .route("/", get(index))                  // handlers take State<Arc<AppState>>
 ///     .merge(AppState::health_router())
 ///     .with_state(Arc::new(state));
+/// # let _: Router = app;
 /// ```
 #[must_use = "merge the probe routes into your router with `.merge(...)`"]
 pub struct HealthRouter<S> {
@@ -164,6 +180,24 @@ impl<S: HealthState> HealthRouter<S> {
     /// If a path does not start with `/`, ends with `/`, or two probes share a path: all are
     /// programming errors, reported when the router is built at start-up.
     pub fn build<R: AsHealthState<State = S>>(self) -> Router<R> {
+        let paths = self.paths();
+        let config = Arc::new(Config {
+            version: Arc::from(self.version.as_deref().unwrap_or(S::VERSION)),
+            details: self.details,
+            fail_degraded: self.fail_degraded,
+        });
+        paths
+            .into_iter()
+            .fold(Router::new(), |router, (path, scope)| {
+                probe_routes(router, &path, scope, &config)
+            })
+    }
+
+    /// Every probe path and its scope, aliases included.
+    ///
+    /// # Panics
+    /// As [`HealthRouter::build`].
+    fn paths(&self) -> Vec<(Cow<'static, str>, Scope)> {
         let mut paths: Vec<(Cow<'static, str>, Scope)> = vec![
             (self.report.clone(), Scope::Full),
             (self.live.clone(), Scope::Probe(Probe::Live)),
@@ -188,64 +222,67 @@ impl<S: HealthState> HealthRouter<S> {
                 "health probe path {path:?} is used for two probes"
             );
         }
-        let config = Arc::new(Config {
-            version: Arc::from(self.version.as_deref().unwrap_or(S::VERSION)),
-            details: self.details,
-            fail_degraded: self.fail_degraded,
-        });
-        let mut router = Router::new();
-        for (path, scope) in paths {
-            let whole = Arc::clone(&config);
-            let one = Arc::clone(&config);
-            let check_path = if path == "/" {
-                "/{check}".to_string()
-            } else {
-                format!("{path}/{{check}}")
-            };
-            router = router
-                .route(
-                    &path,
-                    only_get(get(
-                        move |State(state): State<R>, request: Request| async move {
-                            let (parts, _) = request.into_parts();
-                            answer(state.health_state(), &whole, scope, None, &parts).await
-                        },
-                    )),
-                )
-                .route(
-                    &check_path,
-                    only_get(get(
-                        move |State(state): State<R>,
-                              check: Result<Path<String>, PathRejection>,
-                              request: Request| async move {
-                            let (parts, _) = request.into_parts();
-                            match check {
-                                Ok(Path(check)) => {
-                                    let state = state.health_state();
-                                    answer(state, &one, scope, Some(&check), &parts).await
-                                }
-                                // Not UTF-8 after percent-decoding: no check has that name.
-                                Err(_) => response::error(
-                                    StatusCode::NOT_FOUND,
-                                    "no such check: the name is not valid UTF-8",
-                                ),
-                            }
-                        },
-                    )),
-                );
-            if path != "/" {
-                // Below a probe path, what names no check still gets the probe routes' JSON 404
-                // and headers (not the application's fallback): a trailing `/`, or more segments.
-                router = router
-                    .route(&format!("{path}/"), only_get(get(no_such_check)))
-                    .route(
-                        &format!("{check_path}/{{*rest}}"),
-                        only_get(get(no_such_check)),
-                    );
-            }
-        }
-        router
+        paths
     }
+}
+
+/// Adds the routes of one probe path to `router`: the path itself, its per-check paths
+/// (`path/{check}`), and below them the probe routes' 404 for what names no check.
+fn probe_routes<R: AsHealthState>(
+    router: Router<R>,
+    path: &str,
+    scope: Scope,
+    config: &Arc<Config>,
+) -> Router<R> {
+    let whole = Arc::clone(config);
+    let one = Arc::clone(config);
+    let check_path = if path == "/" {
+        "/{check}".to_string()
+    } else {
+        format!("{path}/{{check}}")
+    };
+    let router = router
+        .route(
+            path,
+            only_get(get(
+                move |State(state): State<R>, request: Request| async move {
+                    let (parts, _) = request.into_parts();
+                    answer(state.health_state(), &whole, scope, None, &parts).await
+                },
+            )),
+        )
+        .route(
+            &check_path,
+            only_get(get(
+                move |State(state): State<R>,
+                      check: Result<Path<String>, PathRejection>,
+                      request: Request| async move {
+                    let (parts, _) = request.into_parts();
+                    match check {
+                        Ok(Path(check)) => {
+                            let state = state.health_state();
+                            answer(state, &one, scope, Some(&check), &parts).await
+                        }
+                        // Not UTF-8 after percent-decoding: no check has that name.
+                        Err(_) => response::error(
+                            StatusCode::NOT_FOUND,
+                            "no such check: the name is not valid UTF-8",
+                        ),
+                    }
+                },
+            )),
+        );
+    if path == "/" {
+        return router;
+    }
+    // Below a probe path, what names no check still gets the probe routes' JSON 404 and headers
+    // (not the application's fallback): a trailing `/`, or more segments.
+    router
+        .route(&format!("{path}/"), only_get(get(no_such_check)))
+        .route(
+            &format!("{check_path}/{{*rest}}"),
+            only_get(get(no_such_check)),
+        )
 }
 
 /// `GET` (and with it `HEAD`) only: any other method gets a 405 of ours, a JSON error with
@@ -293,65 +330,25 @@ async fn answer<S: HealthState>(
     let (format, acceptable) = negotiate(&parts.headers, query.verbose);
     // Nothing is allocated here for a request without warnings or exclusions.
     let mut warnings: Vec<String> = Vec::new();
-    let mut excluded: Vec<&'static str> = Vec::new();
-    let asked_to_exclude =
-        !query.exclude.is_empty() || query.empty_excludes > 0 || query.excess_excludes > 0;
-    if check.is_some() {
+    let excluded = match check {
         // A per-check path answers for its check alone: nothing to exclude there.
-        if asked_to_exclude {
-            warnings.push(Warning::ExcludeOnCheckPath.to_text());
-        }
-    } else {
-        let mut unmatched = Vec::new();
-        let mut more = 0;
-        for name in &query.exclude {
-            let spec = S::check_named(name).filter(|spec| match scope {
-                Scope::Probe(probe) => spec.is_in(probe),
-                Scope::Full => true,
-            });
-            match spec {
-                Some(spec) if !excluded.contains(&spec.name()) => excluded.push(spec.name()),
-                Some(_) => {}
-                None if unmatched.contains(name) => {}
-                None if unmatched.len() < SHOWN_NAMES => unmatched.push(name.clone()),
-                None => more += 1,
+        Some(_) => {
+            let asked_to_exclude =
+                !query.exclude.is_empty() || query.empty_excludes > 0 || query.excess_excludes > 0;
+            if asked_to_exclude {
+                warnings.push(Warning::ExcludeOnCheckPath.to_text());
             }
+            Vec::new()
         }
-        if !unmatched.is_empty() {
-            warnings.push(
-                Warning::NoMatches {
-                    names: unmatched,
-                    more,
-                }
-                .to_text(),
-            );
-        }
-        if query.empty_excludes > 0 {
-            warnings.push(Warning::EmptyExclude(query.empty_excludes).to_text());
-        }
-        if query.excess_excludes > 0 {
-            warnings.push(Warning::TooManyExcludes(query.excess_excludes).to_text());
-        }
-    }
+        None => exclusions::<S>(&query, scope, &mut warnings),
+    };
     if !acceptable {
         warnings.push(Warning::UnacceptableAccept.to_text());
     }
     let report = match check {
         Some(name) => match evaluate_check(state, scope, name).await {
             Some(report) => report,
-            None => {
-                let probe = match scope {
-                    Scope::Probe(probe) => probe.as_str(),
-                    Scope::Full => "full",
-                };
-                let mut message = String::from("no check ");
-                push_quoted(&mut message, name);
-                message.push_str(&format!(
-                    " in the {probe} probe; its checks are: {}",
-                    names_in::<S>(scope)
-                ));
-                return response::error(StatusCode::NOT_FOUND, &message);
-            }
+            None => return no_check_named::<S>(scope, name),
         },
         None if excluded.is_empty() => evaluate(state, scope).await,
         None => evaluate_excluding(state, scope, |spec| excluded.contains(&spec.name())).await,
@@ -371,6 +368,63 @@ async fn answer<S: HealthState>(
     )
 }
 
+/// The checks of `scope` that `?exclude=` names, each once; what it asks for that cannot be
+/// given (names that match no check of this probe, empty names, too many) goes to `warnings`.
+fn exclusions<S: HealthState>(
+    query: &Query<'_>,
+    scope: Scope,
+    warnings: &mut Vec<String>,
+) -> Vec<&'static str> {
+    let mut excluded: Vec<&'static str> = Vec::new();
+    let mut unmatched = Vec::new();
+    let mut more = 0;
+    for name in &query.exclude {
+        let spec = S::check_named(name).filter(|spec| match scope {
+            Scope::Probe(probe) => spec.is_in(probe),
+            Scope::Full => true,
+        });
+        match spec {
+            Some(spec) if !excluded.contains(&spec.name()) => excluded.push(spec.name()),
+            Some(_) => {}
+            None if unmatched.contains(name) => {}
+            None if unmatched.len() < SHOWN_NAMES => unmatched.push(name.clone()),
+            None => more += 1,
+        }
+    }
+    if !unmatched.is_empty() {
+        warnings.push(
+            Warning::NoMatches {
+                names: unmatched,
+                more,
+            }
+            .to_text(),
+        );
+    }
+    if query.empty_excludes > 0 {
+        warnings.push(Warning::EmptyExclude(query.empty_excludes).to_text());
+    }
+    if query.excess_excludes > 0 {
+        warnings.push(Warning::TooManyExcludes(query.excess_excludes).to_text());
+    }
+    excluded
+}
+
+/// The 404 of a per-check path whose check is not in the probe: it lists the probe's checks.
+fn no_check_named<S: HealthState>(scope: Scope, name: &str) -> Response {
+    let probe = match scope {
+        Scope::Probe(probe) => probe.as_str(),
+        Scope::Full => "full",
+    };
+    let mut message = String::from("no check ");
+    push_quoted(&mut message, name);
+    message.push_str(&format!(
+        " in the {probe} probe; its checks are: {}",
+        names_in::<S>(scope)
+    ));
+    response::error(StatusCode::NOT_FOUND, &message)
+}
+
+/// The names of the checks of `scope`, at most about 1 KiB of them.
 fn names_in<S: HealthState>(scope: Scope) -> String {
     let names: Vec<&str> = S::CHECKS
         .iter()

@@ -262,21 +262,97 @@ pub(crate) async fn drive<S>(
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), tracked);
     tokio::pin!(connection);
     let shared = Arc::clone(&conn.shared);
-    let end_of_life = limits.max_lifetime.map(|life| later(conn.accepted, life));
-    // While busy, look again this often: for a stalled answer, and for the idle deadline once
-    // the request ends (which does not wake the driver).
-    let look_again = (limits.send_timeout / 2).min(limits.idle_timeout);
-    // Set once the connection was told to close; it then has `CLOSE_GRACE` from the later of
-    // that moment and the end of its last answer.
-    let mut closing: Option<Instant> = None;
+    let mut deadlines = Deadlines::new(Arc::clone(&conn), limits);
     loop {
         // Shed before the driver first ran (or since): close before hyper reads a request.
         if conn.is_shed() {
             return;
         }
-        let now = Instant::now();
-        let deadline = match (conn.idle_since(), closing) {
-            (Some(since), None) => later(since, limits.idle_timeout),
+        let deadline = deadlines.next(Instant::now());
+        // When the connection was told to close, if it was told now.
+        let told = tokio::select! {
+            biased;
+            () = shared.cut.cancelled() => return,
+            _ = connection.as_mut() => return,
+            // Idle or not, close gracefully: an idle connection within the close grace (hyper
+            // closes an idle HTTP/1 connection at once, after flushing what it still holds of
+            // the last answer), a busy one after its answer.
+            () = shared.drain.cancelled(), if !deadlines.closing() => Some(Instant::now()),
+            // HTTP/2: GOAWAY as soon as the first request starts, so that no new stream is
+            // opened (HTTP/1 has keep-alive off already).
+            () = conn.wake.notified() => deadlines.first_answer_started().then(Instant::now),
+            () = tokio::time::sleep_until(deadline) => {
+                let now = Instant::now();
+                match deadlines.passed(now) {
+                    Passed::Drop => return,
+                    Passed::Close => Some(now),
+                    Passed::Nothing => None,
+                }
+            }
+        };
+        if let Some(told) = told {
+            deadlines.told_to_close(told);
+            connection.as_mut().graceful_shutdown();
+        }
+    }
+}
+
+/// What a deadline that passed means for its connection.
+enum Passed {
+    /// Nothing yet: look again.
+    Nothing,
+    /// Tell it to close gracefully.
+    Close,
+    /// Drop it now.
+    Drop,
+}
+
+/// The deadlines of one connection: idle, close grace, send progress and lifetime.
+struct Deadlines {
+    conn: Arc<ConnState>,
+    limits: Limits,
+    /// When the connection is dropped whatever it does, if it has a lifetime bound.
+    end_of_life: Option<Instant>,
+    /// While busy, look again this often: for a stalled answer, and for the idle deadline once
+    /// the request ends (which does not wake the driver).
+    look_again: Duration,
+    /// Set once the connection was told to close; it then has `CLOSE_GRACE` from the later of
+    /// that moment and the end of its last answer.
+    closing: Option<Instant>,
+}
+
+impl Deadlines {
+    fn new(conn: Arc<ConnState>, limits: Limits) -> Deadlines {
+        Deadlines {
+            end_of_life: limits.max_lifetime.map(|life| later(conn.accepted, life)),
+            look_again: (limits.send_timeout / 2).min(limits.idle_timeout),
+            closing: None,
+            conn,
+            limits,
+        }
+    }
+
+    /// Whether the connection was told to close.
+    fn closing(&self) -> bool {
+        self.closing.is_some()
+    }
+
+    fn told_to_close(&mut self, now: Instant) {
+        self.closing = Some(now);
+    }
+
+    /// Whether a wake-up means that the first request of a one-answer connection started (and
+    /// the connection, not yet closing, is to close once it is answered).
+    fn first_answer_started(&self) -> bool {
+        self.limits.one_answer
+            && self.closing.is_none()
+            && self.conn.started.load(Ordering::Acquire) > 0
+    }
+
+    /// When to look at the connection next.
+    fn next(&self, now: Instant) -> Instant {
+        let deadline = match (self.conn.idle_since(), self.closing) {
+            (Some(since), None) => later(since, self.limits.idle_timeout),
             (Some(since), Some(told)) => later(since.max(told), CLOSE_GRACE),
             // A request in flight has no deadline of its own on the application port: the
             // application decides how long a request takes, and the shutdown bound cuts it.
@@ -284,62 +360,41 @@ pub(crate) async fn drive<S>(
             (None, _) => {
                 let look = later(
                     now,
-                    if closing.is_some() {
+                    if self.closing.is_some() {
                         CLOSE_GRACE
                     } else {
-                        look_again
+                        self.look_again
                     },
                 );
-                conn.stalled_since()
-                    .map_or(look, |since| look.min(later(since, limits.send_timeout)))
+                self.conn.stalled_since().map_or(look, |since| {
+                    look.min(later(since, self.limits.send_timeout))
+                })
             }
         };
-        let deadline = end_of_life.map_or(deadline, |end| deadline.min(end));
-        tokio::select! {
-            biased;
-            () = shared.cut.cancelled() => return,
-            _ = connection.as_mut() => return,
-            () = shared.drain.cancelled(), if closing.is_none() => {
-                // Idle or not, close gracefully: an idle connection within the close grace
-                // (hyper closes an idle HTTP/1 connection at once, after flushing what it still
-                // holds of the last answer), a busy one after its answer.
-                closing = Some(Instant::now());
-                connection.as_mut().graceful_shutdown();
-            }
-            () = conn.wake.notified() => {
-                if limits.one_answer && closing.is_none() && conn.started.load(Ordering::Acquire) > 0 {
-                    // HTTP/2: GOAWAY now, so that no new stream is opened (HTTP/1 has
-                    // keep-alive off already).
-                    closing = Some(Instant::now());
-                    connection.as_mut().graceful_shutdown();
-                }
-            }
-            () = tokio::time::sleep_until(deadline) => {
-                let now = Instant::now();
-                if end_of_life.is_some_and(|end| now >= end) {
-                    return;
-                }
-                if conn
-                    .stalled_since()
-                    .is_some_and(|since| now >= later(since, limits.send_timeout))
-                {
-                    tracing::debug!(
-                        send_timeout_ms = u64::try_from(limits.send_timeout.as_millis()).unwrap_or(u64::MAX),
-                        "dropping a connection whose answer made no progress (the client reads nothing)"
-                    );
-                    return;
-                }
-                match (conn.idle_since(), closing) {
-                    (Some(since), None) if now >= later(since, limits.idle_timeout) => {
-                        closing = Some(now);
-                        connection.as_mut().graceful_shutdown();
-                    }
-                    (Some(since), Some(told)) if now >= later(since.max(told), CLOSE_GRACE) => {
-                        return;
-                    }
-                    _ => {}
-                }
-            }
+        self.end_of_life.map_or(deadline, |end| deadline.min(end))
+    }
+
+    /// What the deadline that passed at `now` (if any did) means.
+    fn passed(&self, now: Instant) -> Passed {
+        if self.end_of_life.is_some_and(|end| now >= end) {
+            return Passed::Drop;
+        }
+        let send_timeout = self.limits.send_timeout;
+        if self
+            .conn
+            .stalled_since()
+            .is_some_and(|since| now >= later(since, send_timeout))
+        {
+            tracing::debug!(
+                send_timeout_ms = u64::try_from(send_timeout.as_millis()).unwrap_or(u64::MAX),
+                "dropping a connection whose answer made no progress (the client reads nothing)"
+            );
+            return Passed::Drop;
+        }
+        match (self.conn.idle_since(), self.closing) {
+            (Some(since), None) if now >= later(since, self.limits.idle_timeout) => Passed::Close,
+            (Some(since), Some(told)) if now >= later(since.max(told), CLOSE_GRACE) => Passed::Drop,
+            _ => Passed::Nothing,
         }
     }
 }

@@ -1,6 +1,6 @@
-//! One listener's accept loop: a generous listen backlog, a cap on open connections that sheds
-//! the longest-idle connection to make room for a new one, and accept errors that are retried
-//! with a rate-limited log line.
+//! The accept loop that every port runs: a generous listen backlog, a cap on open connections
+//! that sheds one of them (as the port's [`Shedding`] says) to make room for a new one, and
+//! accept errors that are retried with a rate-limited log line.
 
 use std::io;
 use std::net::SocketAddr;
@@ -18,27 +18,14 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tower_service::Service;
 
-use super::connection::{drive, ConnState, Limits, Shared};
+use super::connection::{drive, ConnState, Shared};
+use super::port::{Policy, Shedding};
 
 /// The listen backlog `serve` sets on its listeners: 4096 pending connections (the kernel caps
 /// it at `net.core.somaxconn`, 4096 by default since Linux 5.4). A burst of new connections,
 /// such as a herd of probes at start, waits in it instead of being dropped and retried a
 /// second later.
 pub const DEFAULT_BACKLOG: u32 = 4096;
-
-/// How one listener accepts and keeps connections.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Policy {
-    /// Open connections at most; at the cap, the longest-idle connection is shed for the new
-    /// one.
-    pub(crate) max_connections: usize,
-    /// At the cap with no connection idle, shed the oldest busy one (the probe port, whose
-    /// answers are immediate) rather than wait for one to end.
-    pub(crate) shed_busy: bool,
-    pub(crate) limits: Limits,
-    /// Which port, for log lines.
-    pub(crate) port: &'static str,
-}
 
 /// Sets the listen backlog of an already listening socket (`listen(2)` again updates it).
 pub(crate) fn set_backlog(listener: &TcpListener, backlog: u32) {
@@ -107,7 +94,7 @@ pub(crate) async fn accept_loop(
                         open.retain(|conn| !conn.is_done());
                     }
                     if tasks.len() >= policy.max_connections {
-                        make_room(&mut open, policy.shed_busy);
+                        make_room(&mut open, policy.shedding);
                     }
                     open.push(Arc::clone(&conn));
                     let builder = Arc::clone(&builder);
@@ -128,21 +115,31 @@ pub(crate) async fn accept_loop(
 
 /// At the cap, for a new connection: sheds one of the open ones, never the new one.
 ///
-/// - On the application port, the one idle the longest (a connection that sends nothing, a
-///   slow head, an idle keep-alive); none while every one has a request in flight (the new
-///   connection then waits for one to end, one over the cap).
-/// - On the probe port (`shed_busy`), the oldest one, idle or not: its answers are immediate,
-///   so the oldest connection is a silent, slow or stalled one, never a probe being answered.
-fn make_room(open: &mut Vec<Arc<ConnState>>, shed_busy: bool) {
+/// - [`Shedding::IdleLongest`] (the application port): the one idle the longest (a connection
+///   that sends nothing, a slow head, an idle keep-alive); none while every one has a request
+///   in flight (the new connection then waits for one to end, one over the cap).
+/// - [`Shedding::Oldest`] (the probe port): the oldest one, idle or not: its answers are
+///   immediate, so the oldest connection is a silent, slow or stalled one, never a probe being
+///   answered.
+fn make_room(open: &mut Vec<Arc<ConnState>>, shedding: Shedding) {
     open.retain(|conn| !conn.is_done() && !conn.is_shed());
-    if shed_busy {
-        if let Some(oldest) = open.iter().min_by_key(|conn| conn.accepted()) {
-            if !oldest.try_shed() {
-                oldest.shed_busy();
-            }
-        }
-        return;
+    match shedding {
+        Shedding::Oldest => shed_oldest(open),
+        Shedding::IdleLongest => shed_idle_longest(open),
     }
+}
+
+/// Sheds the oldest connection, busy or not.
+fn shed_oldest(open: &[Arc<ConnState>]) {
+    if let Some(oldest) = open.iter().min_by_key(|conn| conn.accepted()) {
+        if !oldest.try_shed() {
+            oldest.shed_busy();
+        }
+    }
+}
+
+/// Sheds the connection idle the longest, if any is idle.
+fn shed_idle_longest(open: &[Arc<ConnState>]) {
     let mut idle: Vec<(Instant, usize)> = open
         .iter()
         .enumerate()
@@ -202,73 +199,6 @@ impl ErrorLog {
             );
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// File descriptors: `serve` raises the soft limit to the hard one (as Go's runtime does), and
-/// caps the application port so that a flood of connections on it always leaves descriptors for
-/// the probe port and the application's own files and dependency connections.
-pub(crate) mod fds {
-    /// Descriptors kept out of the application port's reach, beyond the probe port's cap: for
-    /// the process's files, dependency connections and listeners.
-    const SPARE: u64 = 64;
-
-    /// The probe port's cap on open connections, with descriptors to spare.
-    pub(crate) const MAX_PROBE_CONNECTIONS: usize = 1024;
-
-    /// The descriptor limit in force, after raising the soft limit to the hard one; `None`
-    /// where it cannot be read.
-    pub(crate) fn raise_limit() -> Option<u64> {
-        #[cfg(unix)]
-        {
-            let (soft, hard) = rlimit::Resource::NOFILE.get().ok()?;
-            if soft < hard {
-                match rlimit::increase_nofile_limit(hard) {
-                    Ok(raised) => {
-                        tracing::debug!(from = soft, to = raised, "raised the descriptor limit");
-                        return Some(raised);
-                    }
-                    Err(error) => {
-                        tracing::debug!(%error, "could not raise the descriptor limit");
-                    }
-                }
-            }
-            Some(soft)
-        }
-        #[cfg(not(unix))]
-        {
-            None
-        }
-    }
-
-    /// `(application port, probe port)` caps for a descriptor limit: the probe port gets at most
-    /// an eighth of the limit, and the application port what is left after the probe port and
-    /// [`SPARE`].
-    pub(crate) fn caps(limit: Option<u64>) -> (usize, usize) {
-        let Some(limit) = limit else {
-            return (usize::MAX, MAX_PROBE_CONNECTIONS);
-        };
-        let probe = (limit / 8).clamp(8, MAX_PROBE_CONNECTIONS as u64);
-        let app = limit.saturating_sub(probe + SPARE).max(8);
-        (
-            usize::try_from(app).unwrap_or(usize::MAX),
-            usize::try_from(probe).unwrap_or(MAX_PROBE_CONNECTIONS),
-        )
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        #[test]
-        fn caps_leave_the_probe_port_its_descriptors() {
-            assert_eq!(caps(Some(1 << 20)), ((1 << 20) - 1024 - 64, 1024));
-            assert_eq!(caps(Some(1024)), (1024 - 128 - 64, 128));
-            let (app, probe) = caps(Some(200));
-            assert_eq!(probe, 25);
-            assert_eq!(app, 200 - 25 - 64);
-            assert!(caps(Some(10)).0 >= 8);
-        }
     }
 }
 

@@ -1,19 +1,27 @@
 //! Serving with Kubernetes-friendly start-up and graceful shutdown, on connections that no
 //! client can hold: [`serve`] and its builder [`Serve`].
 //!
-//! - `listener`: one listener's accept loop (backlog, connection cap with shedding, accept
-//!   errors, descriptor limits).
+//! - `port`: what differs between the application port and the probe port (their [`Policy`]:
+//!   cap, which connection is shed at it, deadlines, one answer or many), and a port's accept
+//!   loop running as a task, which the shutdown stops, drains and cuts.
+//! - `listener`: the one accept loop both ports run (backlog, connection cap with shedding,
+//!   accept errors).
+//! - `fds`: the descriptor limit, raised, and the caps of the two ports under it.
 //! - `connection`: one connection under deadlines that run from its accept.
 //! - `signal`: SIGTERM and Ctrl-C, counted.
+//!
+//! [`Policy`]: port::Policy
 
 mod connection;
+mod fds;
 mod listener;
+mod port;
 mod signal;
 
 use std::future::{Future, IntoFuture};
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
@@ -21,12 +29,11 @@ use health_core::{
     start_scheduler, AsHealthState, BoxFuture, HealthState, Lifecycle, Phase, Scheduler,
 };
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 use crate::HealthRouterExt;
-use connection::{Limits, Shared};
+use listener::set_backlog;
 pub use listener::DEFAULT_BACKLOG;
-use listener::{accept_loop, fds, set_backlog, Policy};
+use port::{Policy, Port};
 
 /// Default time between the shutdown signal and the moment the server stops accepting: 5 s.
 ///
@@ -50,13 +57,6 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// of grace for a client that does not close when told). A probe connection is also dropped
 /// 10 s after its accept, whatever it does, and closes after its first answer.
 pub const PROBE_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Every probe-port connection is dropped this long after its accept.
-const PROBE_MAX_LIFETIME: Duration = Duration::from_secs(10);
-
-/// A probe-port connection whose answer makes no progress for this long (the client reads
-/// nothing, or opens no HTTP/2 window) is dropped.
-const PROBE_SEND_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The error of a failed start-up task.
 type StartupError = Box<dyn std::error::Error + Send + Sync>;
@@ -172,10 +172,23 @@ impl Serve {
     /// shutdown signal arrives first, `work` is cancelled (dropped) and `serve` returns
     /// `Ok(())`: a pod stopped during its start-up did not crash.
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # use health_axum::prelude::*;
+    /// # #[derive(Clone, HealthState)]
+    /// # struct AppState { db: Database, #[health(lifecycle)] lifecycle: Lifecycle }
+    /// # #[derive(Clone)]
+    /// # struct Database;
+    /// # struct Migrator;
+    /// # impl Migrator {
+    /// #     async fn run(&self, _: &Database) -> Result<(), std::io::Error> { Ok(()) }
+    /// # }
+    /// # static MIGRATOR: Migrator = Migrator;
+    /// # async fn run(listener: tokio::net::TcpListener, app: Router, state: AppState) -> std::io::Result<()> {
     /// health_axum::serve(listener, app, state.clone())
     ///     .startup(async move { MIGRATOR.run(&state.db).await })
     ///     .await?;
+    /// # Ok(())
+    /// # }
     /// ```
     pub fn startup<F, E>(mut self, work: F) -> Self
     where
@@ -200,10 +213,18 @@ impl Serve {
     /// limit); at the cap, the oldest is closed for the new one, busy or not, so a probe is
     /// answered while hundreds of silent or stalled connections are held.
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # use health_axum::prelude::*;
+    /// # #[derive(Clone, HealthState)]
+    /// # struct AppState { #[health(lifecycle)] lifecycle: Lifecycle }
+    /// # async fn run(app: Router, state: AppState) -> std::io::Result<()> {
+    /// use tokio::net::TcpListener;
+    ///
     /// let app_port = TcpListener::bind("0.0.0.0:3000").await?;
     /// let probe_port = TcpListener::bind("0.0.0.0:9000").await?;
     /// health_axum::serve(app_port, app, state).probes_on(probe_port).await?;
+    /// # Ok(())
+    /// # }
     /// ```
     pub fn probes_on(mut self, listener: TcpListener) -> Self {
         self.probes = Some((listener, None));
@@ -254,94 +275,31 @@ impl Serve {
         self
     }
 
+    /// Runs the server, in the steps the documentation of [`serve`] lists.
     async fn run(self) -> io::Result<()> {
-        let Serve {
-            listener,
-            app,
-            lifecycle,
-            scheduler,
-            default_probes,
-            probes,
-            startup,
-            drain_delay,
-            shutdown_timeout,
-            idle_timeout,
-            max_connections,
-            backlog,
-        } = self;
         let mut signals = signal::Signals::new()?;
         let (app_cap, probe_cap) = fds::caps(fds::raise_limit());
         // Before the first probe can arrive: the lifecycle is driven from here on.
-        scheduler();
-
+        (self.scheduler)();
         // The probe port: its own accept loop, from here until this function returns.
-        let probe_port = probes.map(|(listener, router)| {
-            let router = router.unwrap_or_else(default_probes);
-            set_backlog(&listener, backlog);
-            if let Ok(addr) = listener.local_addr() {
-                tracing::info!(%addr, max_connections = probe_cap, "serving probes on their own listener");
-            }
-            let policy = Policy {
-                max_connections: probe_cap,
-                shed_busy: true,
-                limits: Limits {
-                    idle_timeout: PROBE_IDLE_TIMEOUT,
-                    send_timeout: PROBE_SEND_TIMEOUT,
-                    max_lifetime: Some(PROBE_MAX_LIFETIME),
-                    one_answer: true,
-                },
-                port: "probe",
-            };
-            Server::start(listener, router, policy)
+        let probe_port = self.probes.map(|(listener, router)| {
+            let router = router.unwrap_or_else(self.default_probes);
+            start_probe_port(listener, router, self.backlog, probe_cap)
         });
-
-        set_backlog(&listener, backlog);
-        let app_cap = max_connections.unwrap_or(app_cap);
-        if let Ok(addr) = listener.local_addr() {
-            tracing::info!(%addr, starting = startup.is_some(), max_connections = app_cap, "serving");
-        }
-        let policy = Policy {
-            max_connections: app_cap,
-            shed_busy: false,
-            limits: Limits {
-                idle_timeout,
-                send_timeout: idle_timeout,
-                max_lifetime: None,
-                one_answer: false,
-            },
-            port: "app",
-        };
-        let mut app_port = Server::start(listener, app, policy);
-
-        let outcome = match startup {
+        let app_cap = self.max_connections.unwrap_or(app_cap);
+        let starting = self.startup.is_some();
+        let policy = Policy::app(app_cap, self.idle_timeout);
+        let mut app_port = start_app_port(self.listener, self.app, self.backlog, policy, starting);
+        let started = match self.startup {
             None => {
-                lifecycle.mark_started();
+                self.lifecycle.mark_started();
                 Started::Yes
             }
-            Some(work) => run_startup(work, &lifecycle, &mut signals).await,
+            Some(work) => run_startup(work, &self.lifecycle, &mut signals).await,
         };
-        let result = match outcome {
+        let result = match started {
             Started::Yes => {
-                let signal = tokio::select! {
-                    name = signals.next() => Some(name),
-                    () = lifecycle.reached(Phase::Draining) => None,
-                };
-                match signal {
-                    Some(name) => tracing::info!(signal = name, "shutdown signal received"),
-                    None => tracing::info!("lifecycle draining"),
-                }
-                lifecycle.begin_drain();
-                tracing::info!(
-                    drain_delay_ms = millis(drain_delay),
-                    "readiness now fails; still serving during the drain delay"
-                );
-                tokio::select! {
-                    () = tokio::time::sleep(drain_delay) => {}
-                    name = signals.next() => tracing::info!(
-                        signal = name,
-                        "second shutdown signal: drain delay skipped"
-                    ),
-                }
+                drain(&self.lifecycle, &mut signals, self.drain_delay).await;
                 Ok(())
             }
             Started::Cancelled => Ok(()),
@@ -349,68 +307,101 @@ impl Serve {
                 Err(io::Error::other(format!("start-up work failed: {error}")))
             }
         };
-
-        // Stop accepting; idle connections close now, busy ones after their answer.
-        app_port.stop.cancel();
-        tracing::info!(
-            in_flight_requests = app_port.shared.in_flight(),
-            shutdown_timeout_ms = millis(shutdown_timeout),
-            "no longer accepting; finishing in-flight requests"
-        );
-        let finished = tokio::select! {
-            done = tokio::time::timeout(shutdown_timeout, &mut app_port.task) => done.is_ok(),
-            name = signals.next() => {
-                tracing::info!(signal = name, "third shutdown signal: cutting requests now");
-                false
-            }
-        };
-        if !finished {
-            let cut = app_port.shared.in_flight();
-            app_port.shared.cut.cancel();
-            tracing::warn!(
-                requests_cut = cut,
-                shutdown_timeout_ms = millis(shutdown_timeout),
-                "requests still in flight at the shutdown bound were cut without an answer"
-            );
-            let _ = (&mut app_port.task).await;
-        }
-        if let Some(mut probe_port) = probe_port {
-            probe_port.stop.cancel();
-            probe_port.shared.cut.cancel();
-            let _ = (&mut probe_port.task).await;
+        finish_in_flight(&mut app_port, self.shutdown_timeout, &mut signals).await;
+        if let Some(probe_port) = probe_port {
+            probe_port.close().await;
         }
         tracing::info!("server stopped");
         result
     }
 }
 
-/// One listener's accept loop, running as a task.
-struct Server {
-    shared: Arc<Shared>,
-    stop: CancellationToken,
-    task: tokio::task::JoinHandle<()>,
+/// Starts the probe port's accept loop.
+fn start_probe_port(listener: TcpListener, router: Router, backlog: u32, cap: usize) -> Port {
+    let policy = Policy::probe(cap);
+    let listener = listening(listener, backlog);
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, max_connections = cap, "serving probes on their own listener");
+    }
+    Port::start(listener, router, policy)
 }
 
-impl Server {
-    fn start(listener: TcpListener, router: Router, policy: Policy) -> Server {
-        let shared = Shared::new();
-        let stop = CancellationToken::new();
-        let task = tokio::spawn(accept_loop(
-            listener,
-            router,
-            policy,
-            Arc::clone(&shared),
-            stop.clone(),
-        ));
-        Server { shared, stop, task }
+/// Starts the application port's accept loop.
+fn start_app_port(
+    listener: TcpListener,
+    app: Router,
+    backlog: u32,
+    policy: Policy,
+    starting: bool,
+) -> Port {
+    let listener = listening(listener, backlog);
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, starting, max_connections = policy.max_connections, "serving");
+    }
+    Port::start(listener, app, policy)
+}
+
+/// `listener`, its listen backlog set to `backlog`.
+fn listening(listener: TcpListener, backlog: u32) -> TcpListener {
+    set_backlog(&listener, backlog);
+    listener
+}
+
+/// Waits for the shutdown signal (or for the lifecycle to start draining), turns readiness 503,
+/// and keeps serving for the drain delay, or until a second signal.
+async fn drain(lifecycle: &Lifecycle, signals: &mut signal::Signals, drain_delay: Duration) {
+    let signal = tokio::select! {
+        name = signals.next() => Some(name),
+        () = lifecycle.reached(Phase::Draining) => None,
+    };
+    match signal {
+        Some(name) => tracing::info!(signal = name, "shutdown signal received"),
+        None => tracing::info!("lifecycle draining"),
+    }
+    lifecycle.begin_drain();
+    tracing::info!(
+        drain_delay_ms = millis(drain_delay),
+        "readiness now fails; still serving during the drain delay"
+    );
+    tokio::select! {
+        () = tokio::time::sleep(drain_delay) => {}
+        name = signals.next() => tracing::info!(
+            signal = name,
+            "second shutdown signal: drain delay skipped"
+        ),
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        // `serve` dropped before it finished: its accept loops and connections end with it.
-        self.shared.cut.cancel();
-        self.task.abort();
+/// Stops accepting on the application port and lets its requests in flight finish within the
+/// shutdown timeout; cuts those still in flight then, or at a third signal.
+async fn finish_in_flight(
+    app_port: &mut Port,
+    shutdown_timeout: Duration,
+    signals: &mut signal::Signals,
+) {
+    // Stop accepting; idle connections close now, busy ones after their answer.
+    app_port.stop_accepting();
+    tracing::info!(
+        in_flight_requests = app_port.in_flight(),
+        shutdown_timeout_ms = millis(shutdown_timeout),
+        "no longer accepting; finishing in-flight requests"
+    );
+    let finished = tokio::select! {
+        done = tokio::time::timeout(shutdown_timeout, app_port.finished()) => done.is_ok(),
+        name = signals.next() => {
+            tracing::info!(signal = name, "third shutdown signal: cutting requests now");
+            false
+        }
+    };
+    if !finished {
+        let cut = app_port.in_flight();
+        app_port.cut();
+        tracing::warn!(
+            requests_cut = cut,
+            shutdown_timeout_ms = millis(shutdown_timeout),
+            "requests still in flight at the shutdown bound were cut without an answer"
+        );
+        app_port.finished().await;
     }
 }
 
@@ -457,11 +448,48 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// The future of a running server: what `.await` on a [`Serve`] runs, obtained through
+/// [`IntoFuture`] (`serve(..).into_future()`), for instance to spawn the server as a task.
+///
+/// It resolves with `Ok(())` once the graceful shutdown is over, or with the error of failed
+/// start-up work (or of installing the signal handlers). Dropping it stops the server at once:
+/// its listeners close and its connections are dropped.
+///
+/// ```no_run
+/// # use health_axum::prelude::*;
+/// # #[derive(Clone, HealthState)]
+/// # struct AppState { #[health(lifecycle)] lifecycle: Lifecycle }
+/// # async fn run(state: AppState, app: Router) -> std::io::Result<()> {
+/// use std::future::IntoFuture;
+///
+/// let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;
+/// let server: health_axum::ServeFuture = health_axum::serve(listener, app, state).into_future();
+/// let task = tokio::spawn(server);
+/// # task.await.expect("the server task panicked")
+/// # }
+/// ```
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct ServeFuture(Pin<Box<dyn Future<Output = io::Result<()>> + Send>>);
+
+impl Future for ServeFuture {
+    type Output = io::Result<()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.0.as_mut().poll(cx)
+    }
+}
+
+impl std::fmt::Debug for ServeFuture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeFuture").finish_non_exhaustive()
+    }
+}
+
 impl IntoFuture for Serve {
     type Output = io::Result<()>;
-    type IntoFuture = Pin<Box<dyn Future<Output = io::Result<()>> + Send>>;
+    type IntoFuture = ServeFuture;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.run())
+        ServeFuture(Box::pin(self.run()))
     }
 }
