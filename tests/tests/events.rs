@@ -11,8 +11,6 @@ use health_axum::prelude::*;
 use health_axum::{evaluate, overview, start_scheduler, Circuit, Scope};
 use health_tests::get;
 
-use std::future::Future;
-
 /// What the switch check answers: 0 healthy, 1 unhealthy.
 #[derive(Clone, Default)]
 struct Switch {
@@ -45,23 +43,13 @@ fn damped() -> Damped {
     }
 }
 
-/// Every event already published to `sub`, without waiting.
-fn drain(sub: &mut Subscription) -> Vec<Event> {
+/// Every event already published to `sub` (what arrives within 50 ms of the last one).
+async fn drain(sub: &mut Subscription) -> Vec<Event> {
     let mut events = Vec::new();
-    while let Some(item) = futures_now(sub) {
+    while let Ok(Some(item)) = tokio::time::timeout(Duration::from_millis(50), sub.recv()).await {
         events.push(item.expect("no event missed"));
     }
     events
-}
-
-/// The next item if one is ready now.
-fn futures_now(sub: &mut Subscription) -> Option<Result<Event, health_axum::events::Missed>> {
-    let waker = std::task::Waker::noop();
-    let mut cx = std::task::Context::from_waker(waker);
-    match std::pin::pin!(sub.recv()).poll(&mut cx) {
-        std::task::Poll::Ready(item) => item,
-        std::task::Poll::Pending => None,
-    }
 }
 
 /// The status changes of check `name` among `events`.
@@ -105,7 +93,7 @@ async fn a_check_that_flips_twice_yields_exactly_its_transitions_however_many_pr
         "the check ran {runs} times in 3 s at 100 ms"
     );
 
-    let events = drain(&mut sub);
+    let events = drain(&mut sub).await;
     assert_eq!(
         status_changes(&events, "switch"),
         [
@@ -206,6 +194,7 @@ async fn the_circuit_changes_are_published_once_each() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     scheduler.stop();
     let circuits: Vec<(&str, &str)> = drain(&mut sub)
+        .await
         .iter()
         .filter_map(|e| match e.change() {
             Change::Circuit { from, to } => Some((from.as_str(), to.as_str())),
@@ -245,6 +234,7 @@ async fn lifecycle_phases_and_the_liveness_verdict_are_published() {
     assert!(state.lifecycle.mark_correct());
     assert!(state.lifecycle.begin_drain());
     let changes: Vec<Change> = drain(&mut sub)
+        .await
         .into_iter()
         .filter(|e| e.subject() == Subject::Application)
         .map(|e| e.change().clone())
@@ -285,10 +275,10 @@ struct Flapping {
 #[health_check(
     name = "flapper",
     interval_ms = 1,
-    timeout_ms = 100,
+    timeout_ms = 1,
     failure_threshold = 1,
     no_breaker,
-    probes(live)
+    live
 )]
 async fn flapper(state: &Flapping) -> Result<(), String> {
     state.runs.fetch_add(1, Ordering::SeqCst);
@@ -353,11 +343,8 @@ async fn a_subscriber_that_never_reads_slows_nothing_and_is_told_what_it_missed(
         other => panic!("expected to be told of missed events, got {other:?}"),
     };
     let mut read = Vec::new();
-    while let Some(item) = futures_now(&mut late) {
-        read.push(
-            item.expect("one report of missed events, then events")
-                .seq(),
-        );
+    for event in drain(&mut late).await {
+        read.push(event.seq());
     }
     assert_eq!(read.len(), CAPACITY, "the ring holds the newest {CAPACITY}");
     assert_eq!(
@@ -377,7 +364,7 @@ struct Served {
     lifecycle: Lifecycle,
 }
 
-#[health_check(name = "fine", probes(live, ready))]
+#[health_check(name = "fine", live, ready)]
 async fn fine() -> Result<(), String> {
     Ok(())
 }
