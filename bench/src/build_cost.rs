@@ -42,7 +42,7 @@ fn with_macros() -> String {
 fn by_hand() -> String {
     let mut src = String::from(
         "//! The same 50 checks written by hand against the runtime API.\n#![allow(missing_docs)]\n\
-         use health_axum::{BoxFuture, CheckOutcome, CheckSpec, HealthState, IntoCheckOutcome, Lifecycle};\n\n\
+         use health_axum::{CheckOutcome, HealthState, IntoCheckOutcome, Lifecycle}; use health_axum::engine::{BoxFuture, CheckSpec};\n\n\
          #[derive(Clone)]\npub struct State {\n    pub down: bool,\n    pub lifecycle: Lifecycle,\n}\n\n",
     );
     src.push_str(&check_fns());

@@ -25,7 +25,8 @@ use axum::body::Body;
 use axum::http::Request;
 use axum::routing::get;
 use axum::Router;
-use health_axum::{refresh, run_check, run_checks, start_scheduler, HealthRouterExt, HealthState};
+use health_axum::engine::{run_check, run_checks};
+use health_axum::{refresh, start_scheduler, HealthRouterExt, HealthState};
 use load::{Load, Mode};
 use tower_service::Service;
 

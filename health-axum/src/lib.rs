@@ -43,15 +43,12 @@ mod response;
 mod router;
 mod serve;
 
+// What a service uses, at the root.
 pub use health_core::events;
 pub use health_core::{
-    aggregate, async_trait, evaluate, evaluate_check, evaluate_excluding, latest, overview,
-    refresh, return_to_service, run_check, run_checks, start_scheduler, take_out_of_service,
-    AsHealthState, AsLifecycle, BoxFuture, Breaker, CheckFn, CheckOutcome, CheckOverview,
-    CheckReport, CheckResult, CheckSnapshot, CheckSpec, Circuit, Damping, HealthCheck, HealthState,
-    IntoCheckOutcome, Lifecycle, Message, Overview, Phase, Probe, Probes, Report, Scheduler, Scope,
-    Status, UnknownCheck, DEFAULT_FAILURE_THRESHOLD, DEFAULT_INTERVAL_MS, DEFAULT_MAX_BACKOFF_MS,
-    DEFAULT_SUCCESS_THRESHOLD, DEFAULT_TIMEOUT_MS,
+    async_trait, overview, refresh, return_to_service, start_scheduler, take_out_of_service,
+    AsHealthState, AsLifecycle, CheckOutcome, HealthCheck, HealthState, IntoCheckOutcome,
+    Lifecycle, Overview, Phase, Probe, Scheduler, Status, UnknownCheck,
 };
 pub use health_macros::{health_check, HealthState};
 pub use policy::Details;
@@ -61,6 +58,19 @@ pub use serve::{
     serve, Serve, ServeFuture, DEFAULT_BACKLOG, DEFAULT_DRAIN_DELAY, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_SHUTDOWN_TIMEOUT, PROBE_IDLE_TIMEOUT,
 };
+
+/// The engine's own vocabulary, for code that evaluates probes or builds specs without the
+/// router and the macros: check specs and their defaults, one run of a check, the snapshots,
+/// reports and aggregation the probes answer from.
+pub mod engine {
+    pub use health_core::{
+        aggregate, check_deadline, evaluate, evaluate_check, evaluate_excluding, latest, run_check,
+        run_checks, BoxFuture, Breaker, CheckFn, CheckOverview, CheckReport, CheckResult,
+        CheckSnapshot, CheckSpec, Circuit, Damping, Message, Probes, Report, Scope,
+        DEFAULT_FAILURE_THRESHOLD, DEFAULT_INTERVAL_MS, DEFAULT_MAX_BACKOFF_MS,
+        DEFAULT_SUCCESS_THRESHOLD, DEFAULT_TIMEOUT_MS,
+    };
+}
 
 /// What a service needs in one import: the macros, the state and check types, the router
 /// extension and axum's `Router`.

@@ -444,8 +444,8 @@ where
 }
 
 /// The first check of `state` as a probe would see it now.
-pub async fn report<S: health_axum::HealthState>(state: &S) -> health_axum::CheckReport {
-    health_axum::latest(state, |_| true).await.remove(0)
+pub async fn report<S: health_axum::HealthState>(state: &S) -> health_axum::engine::CheckReport {
+    health_axum::engine::latest(state, |_| true).await.remove(0)
 }
 
 /// Polls [`report`] until `condition` holds; fails the test after `within`, showing the last.
@@ -453,8 +453,8 @@ pub async fn report_until<S: health_axum::HealthState>(
     state: &S,
     within: Duration,
     what: &str,
-    condition: impl Fn(&health_axum::CheckReport) -> bool,
-) -> health_axum::CheckReport {
+    condition: impl Fn(&health_axum::engine::CheckReport) -> bool,
+) -> health_axum::engine::CheckReport {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         let check = report(state).await;

@@ -10,8 +10,9 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use health_axum::engine::{BoxFuture, CheckSpec};
 use health_axum::prelude::*;
-use health_axum::{refresh, BoxFuture, CheckSpec, BODY_BUDGET};
+use health_axum::{refresh, BODY_BUDGET};
 use health_tests::{request_with_headers, spawn, Response};
 
 /// How many checks the registry holds.

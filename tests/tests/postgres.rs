@@ -12,8 +12,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use health_axum::engine::Circuit;
 use health_axum::prelude::*;
-use health_axum::{refresh, Circuit};
+use health_axum::refresh;
 use health_tests::dep::{Dependency, Mode};
 use health_tests::pg::PgServer;
 use health_tests::{

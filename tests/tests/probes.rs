@@ -429,7 +429,7 @@ async fn check_functions_stay_callable() {
 
 #[test]
 fn registry_is_built_at_compile_time() {
-    const CHECKS: &[health_axum::CheckSpec<AppState>] = <AppState as HealthState>::CHECKS;
+    const CHECKS: &[health_axum::engine::CheckSpec<AppState>] = <AppState as HealthState>::CHECKS;
     let summary: Vec<_> = CHECKS
         .iter()
         .map(|c| {
@@ -441,7 +441,8 @@ fn registry_is_built_at_compile_time() {
             )
         })
         .collect();
-    use health_axum::{Probe, Probes};
+    use health_axum::engine::Probes;
+    use health_axum::Probe;
     assert_eq!(
         summary,
         [
