@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use health_axum::prelude::*;
 use health_axum::{
-    BoxFuture, Breaker, CheckSpec, Damping, Probes, DEFAULT_FAILURE_THRESHOLD,
-    DEFAULT_INTERVAL_MS, DEFAULT_MAX_BACKOFF_MS, DEFAULT_SUCCESS_THRESHOLD, DEFAULT_TIMEOUT_MS,
+    BoxFuture, Breaker, CheckSpec, Damping, Probes, DEFAULT_FAILURE_THRESHOLD, DEFAULT_INTERVAL_MS,
+    DEFAULT_MAX_BACKOFF_MS, DEFAULT_SUCCESS_THRESHOLD, DEFAULT_TIMEOUT_MS,
 };
 
 #[derive(Clone)]
