@@ -1,13 +1,15 @@
 //! Collects every error found while parsing and validating, so one compile reports them all.
+//!
+//! The sink must be emptied with [`Ctxt::check`] before it is dropped: forgetting to would
+//! silently drop the errors, so dropping a sink that was not checked panics (as serde's does).
 
-use proc_macro2::TokenStream;
 use std::fmt::Display;
 
 /// An error sink: errors are pushed while the input is read and checked, then combined.
 #[derive(Default)]
 pub(crate) struct Ctxt {
-    errors: Option<syn::Error>,
-    count: usize,
+    errors: Vec<syn::Error>,
+    checked: bool,
 }
 
 impl Ctxt {
@@ -23,11 +25,7 @@ impl Ctxt {
 
     /// Records a ready-made error.
     pub(crate) fn push(&mut self, error: syn::Error) {
-        self.count += 1;
-        match &mut self.errors {
-            Some(errors) => errors.combine(error),
-            None => self.errors = Some(error),
-        }
+        self.errors.push(error);
     }
 
     /// Keeps the value of `result`, or records its error.
@@ -37,18 +35,28 @@ impl Ctxt {
 
     /// How many errors were recorded so far.
     pub(crate) fn count(&self) -> usize {
-        self.count
+        self.errors.len()
     }
 
-    /// Whether any error was recorded.
-    pub(crate) fn has_errors(&self) -> bool {
-        self.errors.is_some()
+    /// Consumes the sink: `Ok` when nothing was recorded, else every error combined, in the
+    /// order they were found.
+    pub(crate) fn check(mut self) -> syn::Result<()> {
+        self.checked = true;
+        let mut errors = std::mem::take(&mut self.errors).into_iter();
+        match errors.next() {
+            None => Ok(()),
+            Some(mut first) => {
+                first.extend(errors);
+                Err(first)
+            }
+        }
     }
+}
 
-    /// The recorded errors as `compile_error!` invocations (empty when there are none).
-    pub(crate) fn into_compile_errors(self) -> TokenStream {
-        self.errors
-            .map(|e| e.to_compile_error())
-            .unwrap_or_default()
+impl Drop for Ctxt {
+    fn drop(&mut self) {
+        if !self.checked && !std::thread::panicking() {
+            panic!("health-macros: a Ctxt was dropped without `check()`; its errors would be lost");
+        }
     }
 }

@@ -3,70 +3,38 @@
 //! runtime they expand to; see that crate's documentation for the whole picture.
 //!
 //! This crate only parses, validates and emits calls into the runtime (`health-core`); no runtime
-//! logic lives here. Every rejected input is reported as a `compile_error!` spanned on the
-//! offending token, and the original item is still emitted so the rest of the crate keeps
-//! type-checking.
+//! logic lives here. Each macro reads its input into typed values (`ast` modules), checks the
+//! rules between them (`valid` modules), then generates code (`expand` modules). Every rejected
+//! input is reported as a `compile_error!` spanned on the offending token, all errors of one
+//! input together, and the original item is still emitted, with an implementation that keeps
+//! the rest of the crate type-checking (`fallback`). The check keys, their defaults (shared with
+//! the runtime through `defaults.rs`) and their documentation come from one table (`keys`).
 
 extern crate proc_macro;
 
 mod args;
 mod check;
 mod ctxt;
+mod defaults;
+mod fallback;
+mod keys;
+mod meta;
+mod name;
 mod root;
 mod state;
 mod suggest;
 
 use proc_macro::TokenStream;
 
-/// Registers an `async fn` as a health check.
-///
-/// ```ignore
-/// #[health_check(name = "database", timeout_ms = 500, degraded_ms = 100, critical)]
-/// async fn database(state: &AppState) -> Result<(), sqlx::Error> {
-///     sqlx::query("SELECT 1").execute(&state.db).await.map(|_| ())
-/// }
-/// ```
-///
-/// The function takes no argument or `&State`, and returns `Result<(), E>` with `E: Display`,
-/// or `CheckOutcome`. It stays callable as written. List it on the state with
-/// `#[health(checks(database))]`.
-///
-/// Arguments (all optional, each at most once):
-/// - `name = "..."`: the check's name in reports and URLs; defaults to the function's name.
-///   1 to 63 lowercase letters, digits, `_` or `-`, starting with a letter.
-/// - `timeout_ms = N`: the run is abandoned, and the check unhealthy, after N ms (default 1000).
-/// - `degraded_ms = N`: a healthy run slower than N ms counts as degraded; below `timeout_ms`.
-/// - `critical`: when unhealthy, the probes the check gates fail; otherwise they only degrade.
-/// - `startup`, `live`, `ready`: the probes the check gates; readiness when none is named.
-/// - `crate = "path"`: where the runtime is reached (default `::health_axum`).
+#[doc = include_str!("../doc/health_check.md")]
 #[proc_macro_attribute]
 pub fn health_check(args: TokenStream, item: TokenStream) -> TokenStream {
-    check::expand(args.into(), item.into()).into()
+    check::health_check(args.into(), item.into()).into()
 }
 
-/// Implements `HealthState` for the application state struct.
-///
-/// ```ignore
-/// #[derive(Clone, HealthState)]
-/// #[health(checks(database, cache))]
-/// struct AppState {
-///     #[health(check(name = "upstream", timeout_ms = 300))]
-///     upstream: UpstreamClient,           // a type implementing `HealthCheck`
-///     #[health(lifecycle)]
-///     lifecycle: Lifecycle,
-/// }
-/// ```
-///
-/// Struct attribute `#[health(...)]`: `checks(path, ...)` lists `#[health_check]` functions;
-/// `version = "..."` overrides the reported version (default: the crate's `CARGO_PKG_VERSION`);
-/// `crate = "path"` overrides where the runtime is reached.
-///
-/// Field attributes: `#[health(lifecycle)]` on exactly one `Lifecycle` field;
-/// `#[health(check(...))]`, with the arguments of `#[health_check]`, on fields whose type
-/// implements `HealthCheck`. Check names must be unique within the state; this is checked at
-/// compile time.
+#[doc = include_str!("../doc/health_state.md")]
 #[proc_macro_derive(HealthState, attributes(health))]
 pub fn derive_health_state(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    state::derive(input).into()
+    state::derive(&input).into()
 }

@@ -6,6 +6,7 @@ use quote::{quote, ToTokens};
 use syn::{Expr, ExprLit, Lit};
 
 /// The root path; generated code names everything as `<root>::__private::Item`.
+#[derive(Clone)]
 pub(crate) struct Root(TokenStream);
 
 impl Default for Root {

@@ -1,64 +1,43 @@
-//! Code generation for `#[derive(HealthState)]`.
+//! Code generation for `#[derive(HealthState)]`: the `HealthState` implementation (the
+//! compile-time check table, the version, the lifecycle accessor) and a compile-time check that
+//! the check names are distinct.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::DeriveInput;
 
-use super::attr::State;
-use crate::root::Root;
+use crate::args::expand::spec_expr;
 
+use super::valid::{FieldCheck, State};
+
+/// The implementation and the name check.
 pub(crate) fn expand(state: &State) -> TokenStream {
     let p = state.root.private();
     let ident = state.ident;
-
     let fn_entries = state.fn_checks.iter().map(|path| {
         quote_spanned! {path.span()=>
             <#path as #p::RegisteredCheck<#ident>>::SPEC
         }
     });
-    let field_entries = state.field_checks.iter().map(|check| {
-        let member = &check.member;
-        let ty = check.ty;
-        let call = quote_spanned! {ty.span()=>
-            <#ty as #p::HealthCheck>::check(&state.#member)
-        };
-        let spec = check
-            .args
-            .spec_expr(&state.root, &check.name, quote!(__health_field_check));
-        quote! {{
-            fn __health_field_check(state: &#ident) -> #p::BoxFuture<'_, #p::CheckOutcome> {
-                #call
-            }
-            #spec
-        }}
-    });
-
-    let version = match &state.version {
-        Some(v) => v.to_token_stream(),
-        None => quote! {
-            match ::core::option_env!("CARGO_PKG_VERSION") {
-                ::core::option::Option::Some(version) => version,
-                ::core::option::Option::None => "unknown",
-            }
-        },
-    };
-
+    let field_entries = state
+        .field_checks
+        .iter()
+        .map(|check| field_entry(state, check));
+    let version = version(state);
     let lifecycle_ty = state.lifecycle.ty;
-    let lifecycle_member = &state.lifecycle.member;
+    let lifecycle_member = state.lifecycle.member;
     let lifecycle = quote_spanned! {lifecycle_ty.span()=>
         <#lifecycle_ty as #p::AsLifecycle>::as_lifecycle(&self.#lifecycle_member)
     };
-
     let unique_names = unique_names(state);
-
     quote! {
+        #[automatically_derived]
         impl #p::HealthState for #ident {
             const CHECKS: &'static [#p::CheckSpec<Self>] = &[
                 #(#fn_entries,)*
                 #(#field_entries,)*
             ];
-            const VERSION: &'static str = #version;
+            const VERSION: &'static ::core::primitive::str = #version;
             fn lifecycle(&self) -> &#p::Lifecycle {
                 #lifecycle
             }
@@ -67,10 +46,50 @@ pub(crate) fn expand(state: &State) -> TokenStream {
     }
 }
 
+/// The spec of a field check: a function that runs the field's `HealthCheck::check`.
+fn field_entry(state: &State, check: &FieldCheck) -> TokenStream {
+    let p = state.root.private();
+    let ident = state.ident;
+    let member = check.member;
+    let ty = check.ty;
+    let call = quote_spanned! {ty.span()=>
+        <#ty as #p::HealthCheck>::check(&state.#member)
+    };
+    let spec = spec_expr(
+        check.args,
+        state.root,
+        &check.name,
+        quote!(__health_field_check),
+    );
+    quote! {{
+        fn __health_field_check(state: &#ident) -> #p::BoxFuture<'_, #p::CheckOutcome> {
+            #call
+        }
+        #spec
+    }}
+}
+
+/// `version = "..."`, else the crate's version as Cargo gives it.
+fn version(state: &State) -> TokenStream {
+    match state.version {
+        Some(v) => v.to_token_stream(),
+        None => quote! {
+            match ::core::option_env!("CARGO_PKG_VERSION") {
+                ::core::option::Option::Some(version) => version,
+                ::core::option::Option::None => "unknown",
+            }
+        },
+    }
+}
+
 /// Duplicate names are rejected at compile time. Function checks carry their names in their own
 /// attribute, out of the derive's sight, so the comparison runs in const evaluation; each check's
 /// assertion is spanned on its entry, so the error points at the second of two equal names.
 fn unique_names(state: &State) -> TokenStream {
+    let count = state.fn_checks.len() + state.field_checks.len();
+    if count < 2 {
+        return TokenStream::new();
+    }
     let p = state.root.private();
     let ident = state.ident;
     let spans = state
@@ -78,7 +97,6 @@ fn unique_names(state: &State) -> TokenStream {
         .iter()
         .map(Spanned::span)
         .chain(state.field_checks.iter().map(|c| c.span));
-    let count = state.fn_checks.len() + state.field_checks.len();
     let prefix = format!("two health checks of `{ident}` are named \"");
     let suffix = "\"; give each check a distinct `name = \"...\"`";
     let asserts = spans.enumerate().skip(1).map(|(index, span)| {
@@ -88,35 +106,13 @@ fn unique_names(state: &State) -> TokenStream {
             };
         }
     });
-    if count < 2 {
-        return TokenStream::new();
-    }
     let indices = 0..count;
     quote! {
         const _: () = {
-            const NAMES: [&str; #count] = [
+            const NAMES: [&::core::primitive::str; #count] = [
                 #(<#ident as #p::HealthState>::CHECKS[#indices].name(),)*
             ];
             #(#asserts)*
         };
-    }
-}
-
-/// Emitted when the input has errors: an implementation that keeps the rest of the crate
-/// type-checking (so `AppState::health_router()` adds no second error), without checks.
-pub(crate) fn fallback(input: &DeriveInput) -> TokenStream {
-    if !input.generics.params.is_empty() {
-        return TokenStream::new();
-    }
-    let p = Root::default().private();
-    let ident = &input.ident;
-    quote! {
-        impl #p::HealthState for #ident {
-            const CHECKS: &'static [#p::CheckSpec<Self>] = &[];
-            const VERSION: &'static str = "";
-            fn lifecycle(&self) -> &#p::Lifecycle {
-                ::core::unreachable!("#[derive(HealthState)] failed to compile")
-            }
-        }
     }
 }

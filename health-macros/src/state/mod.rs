@@ -1,23 +1,25 @@
-//! `#[derive(HealthState)]`: parse the struct and its `#[health(...)]` attributes, validate them
-//! together, then expand into the compile-time check table, the lifecycle accessor and a
-//! compile-time duplicate-name check.
+//! `#[derive(HealthState)]`: parse the struct and its `#[health(...)]` attributes ([`ast`]),
+//! check them together ([`valid`]), then expand into the compile-time check table, the
+//! lifecycle accessor and a compile-time duplicate-name check ([`expand`]); on any error, an
+//! implementation without checks and every error ([`crate::fallback`]).
 
-mod attr;
+mod ast;
 mod expand;
+mod valid;
 
 use proc_macro2::TokenStream;
 
 use crate::ctxt::Ctxt;
+use crate::fallback;
 
-pub(crate) fn derive(input: syn::DeriveInput) -> TokenStream {
+/// The expansion of `#[derive(HealthState)]` on `input`.
+pub(crate) fn derive(input: &syn::DeriveInput) -> TokenStream {
     let mut cx = Ctxt::default();
-    let state = attr::State::from_ast(&input, &mut cx);
-    match state {
-        Some(state) if !cx.has_errors() => expand::expand(&state),
-        _ => {
-            let mut out = expand::fallback(&input);
-            out.extend(cx.into_compile_errors());
-            out
-        }
+    let ast = ast::Input::parse(input, &mut cx);
+    let state = valid::check(&ast, &mut cx);
+    match (cx.check(), state) {
+        (Ok(()), Some(state)) => expand::expand(&state),
+        (Err(errors), _) => fallback::state(ast.ident, ast.generics, &ast.container.root, errors),
+        (Ok(()), None) => unreachable!("an input that cannot be expanded has errors"),
     }
 }

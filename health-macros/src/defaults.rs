@@ -1,0 +1,1 @@
+../../health-core/src/defaults.rs
