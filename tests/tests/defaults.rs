@@ -7,11 +7,11 @@
 
 use std::time::Duration;
 
-use health_axum::prelude::*;
-use health_axum::{
+use health_axum::engine::{
     BoxFuture, Breaker, CheckSpec, Damping, Probes, DEFAULT_FAILURE_THRESHOLD, DEFAULT_INTERVAL_MS,
     DEFAULT_MAX_BACKOFF_MS, DEFAULT_SUCCESS_THRESHOLD, DEFAULT_TIMEOUT_MS,
 };
+use health_axum::prelude::*;
 
 #[derive(Clone)]
 struct Plain;
