@@ -48,7 +48,7 @@ pub use health_core::events;
 pub use health_core::{
     async_trait, overview, refresh, return_to_service, start_scheduler, take_out_of_service,
     AsHealthState, AsLifecycle, CheckOutcome, HealthCheck, HealthState, IntoCheckOutcome,
-    Lifecycle, Overview, Phase, Probe, Scheduler, Status, UnknownCheck,
+    Lifecycle, Overview, Phase, Probe, Scheduler, Scope, Status, UnknownCheck,
 };
 pub use health_macros::{health_check, HealthState};
 pub use policy::Details;

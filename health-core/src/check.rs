@@ -11,7 +11,27 @@ use crate::outcome::CheckOutcome;
 /// Register a state field whose type implements it with a field attribute taking the same
 /// arguments as `#[health_check]`:
 ///
-/// ```ignore
+/// ```no_run
+/// use health_axum::prelude::*;
+///
+/// /// A client of another service.
+/// #[derive(Clone)]
+/// struct UpstreamClient {
+///     base_url: String,
+/// }
+///
+/// #[async_trait]
+/// impl HealthCheck for UpstreamClient {
+///     async fn check(&self) -> CheckOutcome {
+///         // A real client would call `{base_url}/health` here.
+///         if self.base_url.is_empty() {
+///             CheckOutcome::unhealthy("no upstream configured")
+///         } else {
+///             CheckOutcome::healthy()
+///         }
+///     }
+/// }
+///
 /// #[derive(Clone, HealthState)]
 /// struct AppState {
 ///     #[health(check(name = "upstream", timeout_ms = 300, critical))]

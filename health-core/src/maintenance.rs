@@ -54,8 +54,22 @@ fn slot_index<S: HealthState>(check: &str) -> Result<usize, UnknownCheck> {
 ///
 /// The check keeps running in the background, so its own result is current when it returns.
 ///
-/// ```ignore
-/// health_axum::take_out_of_service(&state, "database", "primary failover in progress")?;
+/// ```no_run
+/// # use health_axum::prelude::*;
+/// # #[derive(Clone, HealthState)]
+/// # #[health(checks(database))]
+/// # struct AppState {
+/// #     #[health(lifecycle)]
+/// #     lifecycle: Lifecycle,
+/// # }
+/// # #[health_check(name = "database")]
+/// # async fn database() -> Result<(), String> { Ok(()) }
+/// # fn failover(state: &AppState) -> Result<(), health_axum::UnknownCheck> {
+/// health_axum::take_out_of_service(state, "database", "primary failover in progress")?;
+/// // ... the failover ...
+/// health_axum::return_to_service(state, "database")?;
+/// # Ok(())
+/// # }
 /// ```
 pub fn take_out_of_service<S: HealthState>(
     state: &S,

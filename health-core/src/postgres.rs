@@ -17,7 +17,9 @@ use crate::outcome::CheckOutcome;
 /// Register it as a field check; the check's timeout bounds it even when acquiring a connection
 /// would wait longer (`sqlx` waits up to 30 s by default):
 ///
-/// ```ignore
+/// ```no_run
+/// use health_axum::prelude::*;
+///
 /// #[derive(Clone, HealthState)]
 /// struct AppState {
 ///     #[health(check(name = "database", critical, timeout_ms = 500))]

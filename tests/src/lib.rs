@@ -483,8 +483,22 @@ pub fn temp_dir(prefix: &str) -> std::path::PathBuf {
 /// Declares a health state `$name` with one critical field check `$check` of type `$ty`,
 /// configured by the remaining check arguments, and `$name::new(value)`.
 ///
-/// ```ignore
-/// one_check_state!(Outage, db: PgPool, name = "database", interval_ms = 300);
+/// ```no_run
+/// use health_axum::prelude::*;
+/// use health_tests::one_check_state;
+///
+/// #[derive(Clone)]
+/// struct Db;
+///
+/// #[async_trait]
+/// impl HealthCheck for Db {
+///     async fn check(&self) -> CheckOutcome {
+///         CheckOutcome::healthy()
+///     }
+/// }
+///
+/// one_check_state!(Outage, db: Db, name = "database", interval_ms = 300, timeout_ms = 300);
+/// let state = Outage::new(Db);
 /// ```
 #[macro_export]
 macro_rules! one_check_state {

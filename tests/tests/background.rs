@@ -15,8 +15,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use health_axum::engine::{evaluate, BoxFuture, CheckReport, CheckSpec, Circuit, Scope};
+use health_axum::engine::{evaluate, BoxFuture, CheckReport, CheckSpec, Circuit};
 use health_axum::prelude::*;
+use health_axum::Scope;
 use health_axum::{refresh, start_scheduler};
 use health_tests::dep::{Dependency, Mode, FLAP_SCRIPT};
 use health_tests::{

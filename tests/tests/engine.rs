@@ -6,8 +6,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use health_axum::engine::{aggregate, evaluate, run_checks, CheckResult, Circuit, Scope};
+use health_axum::engine::{aggregate, evaluate, run_checks, CheckResult, Circuit};
 use health_axum::prelude::*;
+use health_axum::Scope;
 use health_axum::{refresh, start_scheduler, Probe};
 use health_tests::dep::eventually;
 use health_tests::{get, report, report_until, spawn};

@@ -6,9 +6,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use health_axum::engine::{evaluate, Circuit, Scope};
+use health_axum::engine::{evaluate, Circuit};
 use health_axum::events::{Change, Event, Subject, Subscription, CAPACITY};
 use health_axum::prelude::*;
+use health_axum::Scope;
 use health_axum::{overview, start_scheduler};
 use health_tests::get;
 

@@ -9,8 +9,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use health_axum::engine::{evaluate, Scope};
+use health_axum::engine::evaluate;
 use health_axum::prelude::*;
+use health_axum::Scope;
 use health_tests::{get, wait_for_status};
 
 #[derive(Clone, HealthState)]

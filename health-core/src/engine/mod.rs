@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
+use crate::events::Bus;
 use crate::execution::run_check;
 use crate::state::HealthState;
 use crate::time::wait_deadline;
@@ -29,13 +30,22 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
+    /// The engine of `state`, publishing on its lifecycle's event stream.
     fn new<S: HealthState>(state: &S) -> Engine {
-        let bus = state.lifecycle().bus();
+        Engine::with_bus::<S>(Some(state.lifecycle().bus()))
+    }
+
+    /// An engine whose slots publish nothing (see [`engine_of`]).
+    fn detached<S: HealthState>() -> Engine {
+        Engine::with_bus::<S>(None)
+    }
+
+    fn with_bus<S: HealthState>(bus: Option<&Arc<Bus>>) -> Engine {
         Engine {
             state_type: TypeId::of::<S>(),
             slots: S::CHECKS
                 .iter()
-                .map(|spec| Slot::new(spec.name(), Arc::clone(bus)))
+                .map(|spec| Slot::new(spec.name(), bus.map(Arc::clone)))
                 .collect(),
             tasks: Mutex::new(Vec::new()),
         }
@@ -74,7 +84,8 @@ impl Engine {
 
 /// The engine (check slots) of `state`, created on first use. A lifecycle shared by two state
 /// types keeps its engine for the first one; the other gets a fresh engine per call, so its
-/// checks run on demand, uncached, rather than reading another type's slots.
+/// checks run on demand, uncached, rather than reading another type's slots. That engine is
+/// detached from the event stream: its every run would be a "first result", once per probe.
 pub(crate) fn engine_of<S: HealthState>(state: &S) -> Cow<'_, Arc<Engine>> {
     let cell = state.lifecycle().engine_cell();
     let any = cell.get_or_init(|| Box::new(Arc::new(Engine::new(state))));
@@ -90,7 +101,7 @@ pub(crate) fn engine_of<S: HealthState>(state: &S) -> Cow<'_, Arc<Engine>> {
                      run on demand, uncached, and have no background scheduler"
                 );
             }
-            Cow::Owned(Arc::new(Engine::new(state)))
+            Cow::Owned(Arc::new(Engine::detached::<S>()))
         }
     }
 }

@@ -43,7 +43,8 @@ impl SlotView {
 /// One check's runtime state.
 pub(crate) struct Slot {
     name: &'static str,
-    bus: Arc<Bus>,
+    /// Where changes are published (`None`: a detached engine, see `engine::engine_of`).
+    bus: Option<Arc<Bus>>,
     inner: Mutex<SlotInner>,
     recorded: Notify,
     /// The epoch of the scheduler task that owns the slot, or 0.
@@ -88,7 +89,7 @@ pub(crate) enum Read {
 }
 
 impl Slot {
-    pub(crate) fn new(name: &'static str, bus: Arc<Bus>) -> Slot {
+    pub(crate) fn new(name: &'static str, bus: Option<Arc<Bus>>) -> Slot {
         Slot {
             name,
             bus,
@@ -236,8 +237,7 @@ impl Slot {
                 out_of_service: reason,
             };
             let circuit = inner.breaker.circuit(now);
-            self.bus
-                .check(self.name, change, inner.snapshot.clone(), circuit, now);
+            self.publish(change, inner.snapshot.clone(), circuit, now);
         }
     }
 
@@ -255,8 +255,7 @@ impl Slot {
                 to: snapshot.status,
             };
             let circuit = inner.breaker.circuit(now);
-            self.bus
-                .check(self.name, change, Some(snapshot), circuit, now);
+            self.publish(change, Some(snapshot), circuit, now);
         }
         self.publish_circuit(&inner, circuit_before, now);
         drop(inner);
@@ -284,8 +283,19 @@ impl Slot {
                 from: before,
                 to: after,
             };
-            self.bus
-                .check(self.name, change, inner.snapshot.clone(), after, now);
+            self.publish(change, inner.snapshot.clone(), after, now);
+        }
+    }
+
+    fn publish(
+        &self,
+        change: Change,
+        snapshot: Option<Arc<CheckSnapshot>>,
+        circuit: Circuit,
+        now: Instant,
+    ) {
+        if let Some(bus) = &self.bus {
+            bus.check(self.name, change, snapshot, circuit, now);
         }
     }
 }

@@ -7,8 +7,49 @@
 //! many ([`Missed`]); it can then read the current state (`health_core::overview`). Nothing is
 //! published per probe request, only per change.
 //!
-//! The log line written once per change is one listener of this stream ([`log`]); it runs
-//! inline because handing a line to `tracing` does not wait.
+//! The log line written once per change is one listener of this stream (`events/log.rs`); it
+//! runs inline because handing a line to `tracing` does not wait.
+//!
+//! ```no_run
+//! # use health_axum::prelude::*;
+//! # #[derive(Clone, HealthState)]
+//! # #[health(checks(database))]
+//! # struct AppState {
+//! #     #[health(lifecycle)]
+//! #     lifecycle: Lifecycle,
+//! # }
+//! # #[health_check(name = "database")]
+//! # async fn database() -> Result<(), String> { Ok(()) }
+//! use health_axum::events::{Change, Event, Subject};
+//!
+//! async fn watch(state: AppState) {
+//!     // What is true now, then every change from here on.
+//!     let mut events = state.lifecycle.subscribe();
+//!     println!("{:?}", health_axum::overview(&state));
+//!     while let Some(item) = events.recv().await {
+//!         match item {
+//!             Ok(event) => {
+//!                 if let (Subject::Check(name), Change::Status { from, to }) =
+//!                     (event.subject(), event.change())
+//!                 {
+//!                     println!("{name}: {from:?} -> {to} ({:?})", event.message());
+//!                 }
+//!             }
+//!             // Fell behind: start again from the current state.
+//!             Err(missed) => println!("{missed}; now {:?}", health_axum::overview(&state)),
+//!         }
+//!     }
+//! }
+//!
+//! # fn listen(state: AppState) {
+//! // Or a callback, on a task of its own:
+//! let listening = state.lifecycle.listen(|event: &Event| {
+//!     if let Change::Liveness { broken: Some(reason) } = event.change() {
+//!         eprintln!("marked broken: {reason}");
+//!     }
+//! });
+//! # }
+//! ```
 
 mod log;
 
