@@ -9,7 +9,8 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::outcome::{CheckOutcome, CheckResult};
+use crate::outcome::CheckOutcome;
+use crate::result::CheckResult;
 use crate::spec::CheckSpec;
 use crate::state::HealthState;
 use crate::status::Status;

@@ -8,7 +8,7 @@
 //! `ARCHITECTURE.md` at the repository's root maps the modules.
 //!
 //! The modules, bottom to top (each imports only from the ones before it):
-//! vocabulary (`status`, `phase`, `defaults`, `spec`, `outcome`, `snapshot`, `time`), [`events`],
+//! vocabulary (`status`, `phase`, `defaults`, `outcome`, `spec`, `result`, `snapshot`, `time`), [`events`],
 //! `lifecycle`, `check`, `state`, `execution`, `engine`, `evaluation`, `scheduler`,
 //! `maintenance`, and the macro support.
 
@@ -16,6 +16,7 @@
 mod defaults;
 mod outcome;
 mod phase;
+mod result;
 mod snapshot;
 mod spec;
 mod status;
@@ -55,8 +56,9 @@ pub use evaluation::{evaluate, evaluate_check, evaluate_excluding, latest};
 pub use execution::{check_deadline, run_check, run_checks};
 pub use lifecycle::{AsLifecycle, Lifecycle};
 pub use maintenance::{return_to_service, take_out_of_service, UnknownCheck};
-pub use outcome::{CheckOutcome, CheckResult, IntoCheckOutcome};
+pub use outcome::{CheckOutcome, IntoCheckOutcome};
 pub use phase::Phase;
+pub use result::CheckResult;
 pub use scheduler::{start_scheduler, Scheduler};
 pub use snapshot::{CheckSnapshot, Circuit};
 pub use spec::{BoxFuture, Breaker, CheckFn, CheckSpec, Damping, Probe, Probes};

@@ -1,11 +1,8 @@
-//! What one run of a check produced: the outcome a check function returns (and the conversion
-//! into it), and the result the runtime records (the outcome, timed and judged).
+//! What a check function returns: the outcome, and the conversion into it.
 
 use std::borrow::Cow;
 use std::fmt::Display;
-use std::time::Duration;
 
-use crate::spec::Probes;
 use crate::status::Status;
 
 /// The result a check reports: a [`Status`], an optional message and optional JSON details.
@@ -134,24 +131,4 @@ impl<E: Display> IntoCheckOutcome for Result<CheckOutcome, E> {
             Err(error) => CheckOutcome::unhealthy(error.to_string()),
         }
     }
-}
-
-/// The result of one run of one check.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct CheckResult {
-    /// The check's name.
-    pub name: &'static str,
-    /// Whether the check is critical.
-    pub critical: bool,
-    /// The probes the check gates.
-    pub probes: Probes,
-    /// The status, after the timeout and `degraded_ms` rules were applied.
-    pub status: Status,
-    /// How long the check took (its timeout, if it timed out).
-    pub latency: Duration,
-    /// Why the check is not healthy, or what it reported.
-    pub message: Option<Cow<'static, str>>,
-    /// Machine-readable details the check attached.
-    pub details: Option<serde_json::Value>,
 }

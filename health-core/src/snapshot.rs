@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::outcome::CheckResult;
+use crate::result::CheckResult;
 use crate::spec::CheckSpec;
 use crate::status::Status;
 use crate::time::far_future;

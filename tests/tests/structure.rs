@@ -32,7 +32,6 @@ const LIBRARY_CRATES: [&str; 3] = ["health-core", "health-macros", "health-axum"
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-#[ignore = "enabled when issue 11's restructure lands"]
 fn health_core_has_no_import_cycle() {
     let src = workspace_root().join("health-core/src");
     let files = read_sources(&src, "health-core/src");
@@ -51,7 +50,6 @@ fn health_core_has_no_import_cycle() {
 }
 
 #[test]
-#[ignore = "enabled when issue 11's restructure lands"]
 fn no_long_function_without_a_reason() {
     let root = workspace_root();
     let mut all = Vec::new();

@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use super::breaker::CircuitBreaker;
 use super::damping::Damper;
 use crate::events::{Bus, Change};
-use crate::outcome::CheckResult;
+use crate::result::CheckResult;
 use crate::snapshot::{CheckSnapshot, Circuit};
 use crate::spec::CheckSpec;
 use crate::status::Status;

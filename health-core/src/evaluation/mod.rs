@@ -113,7 +113,9 @@ pub async fn evaluate_excluding<S: HealthState>(
     excluded: impl Fn(&CheckSpec<S>) -> bool,
 ) -> Report {
     let mut report = match gate(scope, state.lifecycle()) {
-        Gate::Closed(reason) => return Report::refused(scope, state.lifecycle().phase(), reason),
+        Gate::Closed(reason) => {
+            return Report::refused(scope, state.lifecycle().phase(), reason.into_text())
+        }
         Gate::Passed => evaluate_passed_startup(state).await,
         Gate::Open { startup_pending } => match scope {
             Scope::Probe(Probe::Startup) => evaluate_startup(state).await,
@@ -228,7 +230,7 @@ async fn evaluate_ready<S: HealthState>(state: &S, scope: Scope, startup_pending
             Some(reason) => {
                 return Report {
                     checks,
-                    ..Report::refused(scope, lifecycle.phase(), reason)
+                    ..Report::refused(scope, lifecycle.phase(), reason.into_text())
                 }
             }
         }
@@ -256,7 +258,11 @@ pub async fn evaluate_check<S: HealthState>(state: &S, scope: Scope, name: &str)
     }
     let lifecycle = state.lifecycle();
     if let Gate::Closed(reason) = gate(scope, lifecycle) {
-        return Some(Report::refused(scope, lifecycle.phase(), reason));
+        return Some(Report::refused(
+            scope,
+            lifecycle.phase(),
+            reason.into_text(),
+        ));
     }
     let checks = latest(state, |s| s.name() == spec.name()).await;
     let status = checks.first().map_or(Status::Unhealthy, |c| c.status);

@@ -7,10 +7,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::gate::Reason;
 use crate::engine::slot::SlotView;
-use crate::outcome::CheckResult;
 use crate::phase::Phase;
+use crate::result::CheckResult;
 use crate::snapshot::{CheckSnapshot, Circuit};
 use crate::spec::{CheckSpec, Probe, Probes};
 use crate::status::Status;
@@ -178,13 +177,13 @@ pub struct Report {
 
 impl Report {
     /// A failing report decided by the lifecycle gate, before any check was read.
-    pub(crate) fn refused(scope: Scope, phase: Phase, reason: Reason) -> Report {
+    pub(crate) fn refused(scope: Scope, phase: Phase, reason: Cow<'static, str>) -> Report {
         Report {
             scope,
             phase,
             status: Status::Unhealthy,
             passing: false,
-            reason: Some(reason.into_text()),
+            reason: Some(reason),
             checks: Vec::new(),
         }
     }

@@ -1,7 +1,8 @@
 //! The log line written once per change: a listener of the event stream, run inline by the
 //! publisher (handing a line to `tracing` does not wait).
 
-use super::{Change, Event, Listener, Subject};
+use super::event::{Change, Event, Subject};
+use super::listener::Listener;
 use crate::status::Status;
 
 /// Writes one `tracing` line per event. A check's first result is not a change: it is logged as
