@@ -7,7 +7,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::ItemFn;
 
-use crate::check::expand::{cfgs, marker};
+use crate::marker::{cfgs, marker};
 use crate::root::Root;
 
 /// An item that could not be read at all: the item, unchanged, and the errors.

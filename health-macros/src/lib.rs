@@ -18,6 +18,7 @@ mod ctxt;
 mod defaults;
 mod fallback;
 mod keys;
+mod marker;
 mod meta;
 mod name;
 mod root;

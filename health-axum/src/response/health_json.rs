@@ -5,9 +5,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use health_core::{CheckReport, Status};
 
+use super::answer::{message_for, probe_name, Answer};
 use super::budget::{append_checks, capacity_for, fitting, Level, Pass, BODY_BUDGET};
 use super::writer::millis;
-use super::{message_for, probe_name, Answer};
 
 fn health_status(status: Status) -> &'static str {
     match status {

@@ -4,10 +4,10 @@ use std::fmt::Write as _;
 
 use health_core::{CheckReport, Circuit, Status};
 
+use super::answer::{message_for, probe_name, Answer};
 use super::budget::{append_checks, capacity_for, fitting, truncated, Level, Pass};
 use super::budget::{BODY_BUDGET, MESSAGE_LIMIT};
 use super::writer::{push_millis, push_u64, whole_millis, Utf8};
-use super::{message_for, probe_name, Answer};
 
 /// The `application/json` body.
 pub(super) fn body(answer: &Answer<'_>) -> Vec<u8> {

@@ -1,4 +1,4 @@
-//! Turning a [`Report`] into an HTTP response, in one of three formats, within a body budget.
+//! Turning a [`Report`](health_core::Report) into an HTTP response, in one of three formats, within a body budget.
 //!
 //! Every body stays under [`BODY_BUDGET`] bytes, well inside the kubelet's 10 KB read limit,
 //! however many checks are registered: when the full rendering would be larger, healthy checks
@@ -9,12 +9,14 @@
 //! note (health+json) or a summary line (text). Check messages are cut at [`MESSAGE_LIMIT`]
 //! bytes. Warnings about the request are part of every body and count against the budget.
 //!
+//! - `answer`: what a renderer is given, and what a caller may read of a check's message.
 //! - `budget`: the body budget, the passes from full to trimmed, and the cut of messages.
 //! - `writer`: the byte-buffer writer and the number formats every body shares.
 //! - `json`: `application/json`, this framework's own report.
 //! - `health_json`: `application/health+json`, the IETF draft's format.
 //! - `text`: `text/plain`, one line per check (`?verbose`).
 
+mod answer;
 mod budget;
 mod health_json;
 mod json;
@@ -23,29 +25,10 @@ mod writer;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use health_core::{CheckReport, Report, Scope};
 
 use crate::request::Format;
-use budget::truncated;
+pub(crate) use answer::Answer;
 pub use budget::{BODY_BUDGET, MESSAGE_LIMIT};
-
-/// What a caller sees in place of a message it may not read.
-const WITHHELD: &str = "reason withheld";
-
-/// Everything a renderer needs besides the report.
-pub(crate) struct Answer<'a> {
-    pub(crate) report: &'a Report,
-    /// Whether the probe passes (after the router's status mapping).
-    pub(crate) passing: bool,
-    pub(crate) version: &'a str,
-    /// Whether the caller may read messages and details.
-    pub(crate) visible: bool,
-    /// Checks of this probe left out by `?exclude=`.
-    pub(crate) excluded: &'a [&'static str],
-    /// What the request asked for that could not be given, one line of text each (escaped,
-    /// bounded: see [`Warning`](crate::request::Warning)).
-    pub(crate) warnings: &'a [String],
-}
 
 /// `X-Content-Type-Options: nosniff`: bodies echo what callers sent (escaped), so no browser may
 /// guess a type other than the one declared.
@@ -95,30 +78,4 @@ pub(crate) fn error(status: StatusCode, message: &str) -> Response {
         body,
     )
         .into_response()
-}
-
-pub(super) fn probe_name(scope: Scope) -> &'static str {
-    match scope {
-        Scope::Probe(probe) => probe.as_str(),
-        Scope::Full => "full",
-    }
-}
-
-/// What the caller may read of a check's message: the message (cut) or `reason withheld`. Out of
-/// service, the caller always learns that much; the application's reason only with details.
-pub(super) fn message_for(check: &CheckReport, visible: bool) -> Option<String> {
-    if check.out_of_service.is_some() && !visible {
-        return Some(format!("out of service: {WITHHELD}"));
-    }
-    let message = check.message()?;
-    Some(if visible {
-        // One allocation unless the message must be cut.
-        let text = message.to_string();
-        match truncated(&text, MESSAGE_LIMIT) {
-            std::borrow::Cow::Borrowed(_) => text,
-            std::borrow::Cow::Owned(cut) => cut,
-        }
-    } else {
-        WITHHELD.to_string()
-    })
 }

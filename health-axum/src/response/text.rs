@@ -5,9 +5,9 @@ use std::fmt::Write as _;
 
 use health_core::{CheckReport, Status};
 
+use super::answer::{message_for, probe_name, Answer};
 use super::budget::{append_checks, Level, Pass, BODY_BUDGET};
 use super::writer::Utf8;
-use super::{message_for, probe_name, Answer};
 
 /// Room for the text format's last two lines: the summary of omitted lines (with a count of up to
 /// 20 digits) and the verdict.

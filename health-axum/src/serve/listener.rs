@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tower_service::Service;
 
 use super::connection::{drive, ConnState, Shared};
-use super::port::{Policy, Shedding};
+use super::policy::{Policy, Shedding};
 
 /// The listen backlog `serve` sets on its listeners: 4096 pending connections (the kernel caps
 /// it at `net.core.somaxconn`, 4096 by default since Linux 5.4). A burst of new connections,

@@ -1,20 +1,21 @@
 //! Serving with Kubernetes-friendly start-up and graceful shutdown, on connections that no
 //! client can hold: [`serve`] and its builder [`Serve`].
 //!
-//! - `port`: what differs between the application port and the probe port (their [`Policy`]:
-//!   cap, which connection is shed at it, deadlines, one answer or many), and a port's accept
-//!   loop running as a task, which the shutdown stops, drains and cuts.
+//! - `policy`: what differs between the application port and the probe port (their
+//!   [`Policy`]: cap, which connection is shed at it, deadlines, one answer or many).
+//! - `port`: a port's accept loop running as a task, which the shutdown stops, drains and cuts.
 //! - `listener`: the one accept loop both ports run (backlog, connection cap with shedding,
 //!   accept errors).
 //! - `fds`: the descriptor limit, raised, and the caps of the two ports under it.
 //! - `connection`: one connection under deadlines that run from its accept.
 //! - `signal`: SIGTERM and Ctrl-C, counted.
 //!
-//! [`Policy`]: port::Policy
+//! [`Policy`]: policy::Policy
 
 mod connection;
 mod fds;
 mod listener;
+mod policy;
 mod port;
 mod signal;
 
@@ -30,10 +31,11 @@ use health_core::{
 };
 use tokio::net::TcpListener;
 
-use crate::HealthRouterExt;
+use crate::router::HealthRouterExt;
 use listener::set_backlog;
 pub use listener::DEFAULT_BACKLOG;
-use port::{Policy, Port};
+use policy::Policy;
+use port::Port;
 
 /// Default time between the shutdown signal and the moment the server stops accepting: 5 s.
 ///

@@ -7,9 +7,10 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::{ItemFn, Type};
+use syn::Type;
 
 use crate::args::expand::spec_expr;
+use crate::marker::{cfgs, marker};
 use crate::root::Root;
 
 use super::ast::Input;
@@ -97,26 +98,6 @@ fn into_outcome(output_ty: &Type, output: &TokenStream, p: &TokenStream) -> Toke
         // Anything else (`CheckOutcome`, an alias such as `io::Result<()>`) converts as a whole,
         // spanned on the return type: a type that is not a check result is reported there, once.
         None => quote_spanned!(output_span=> #p::IntoCheckOutcome::into_outcome(#output)),
-    }
-}
-
-/// The function's `#[cfg(...)]` attributes: whatever is emitted beside it exists exactly when
-/// it does.
-pub(crate) fn cfgs(func: &ItemFn) -> impl Iterator<Item = &syn::Attribute> {
-    func.attrs.iter().filter(|a| a.path().is_ident("cfg"))
-}
-
-/// The hidden type that carries the registration, named like the function.
-pub(crate) fn marker(func: &ItemFn) -> TokenStream {
-    let vis = &func.vis;
-    let ident = &func.sig.ident;
-    let cfgs = cfgs(func);
-    quote! {
-        #(#cfgs)*
-        #[doc(hidden)]
-        #[doc = "Registry entry of the `#[health_check]` function of the same name."]
-        #[allow(non_camel_case_types, dead_code, unreachable_pub)]
-        #vis enum #ident {}
     }
 }
 
