@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::events::{Bus, Change, Listener, Listening, Subscription};
+use crate::events::{Bus, Change, Listener, Listening, Published, Subscription};
 use crate::phase::Phase;
 
 // The state word: the phase in the low bits, and a latch recording that the application has
@@ -160,7 +160,8 @@ impl Lifecycle {
     /// thread, a cache found poisoned. Readiness is not affected.
     ///
     /// Returns whether the verdict changed (a second call with another reason updates the
-    /// reason and returns `false`). The change is published on the event stream.
+    /// reason and returns `false`). Each change, of the verdict or of the reason, is published
+    /// on the event stream.
     pub fn mark_broken(&self, reason: impl Into<Arc<str>>) -> bool {
         self.set_broken(Some(reason.into()))
     }
@@ -246,20 +247,26 @@ impl Lifecycle {
             .unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Sets the verdict; publishes any change of it, or of the reason while broken.
     fn set_broken(&self, reason: Option<Arc<str>>) -> bool {
-        let _transition = self.transition();
+        let mut published = Published::default();
+        let transition = self.transition();
         let mut current = self.broken_reason();
         let changed = current.is_some() != reason.is_some();
+        let republish = *current != reason;
         *current = reason.clone();
         self.inner
             .broken
             .store(current.is_some(), Ordering::Release);
         drop(current);
-        if changed {
+        if republish {
+            let change = Change::Liveness { broken: reason };
             self.inner
                 .bus
-                .application(Change::Liveness { broken: reason }, Instant::now());
+                .application(change, Instant::now(), &mut published);
         }
+        drop(transition);
+        published.log();
         changed
     }
 
@@ -271,7 +278,8 @@ impl Lifecycle {
     }
 
     fn advance(&self, step: impl Fn(u8) -> Option<u8>) -> bool {
-        let _transition = self.transition();
+        let mut published = Published::default();
+        let transition = self.transition();
         let Ok(before) = self
             .inner
             .state
@@ -284,8 +292,12 @@ impl Lifecycle {
             from: phase_of(before),
             to: self.phase(),
         };
-        self.inner.bus.application(change, Instant::now());
+        self.inner
+            .bus
+            .application(change, Instant::now(), &mut published);
+        drop(transition);
         self.inner.changed.notify_waiters();
+        published.log();
         true
     }
 }

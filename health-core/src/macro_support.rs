@@ -66,8 +66,12 @@ impl<E: core::fmt::Display> CheckError for E {
 }
 
 /// Whether `names[index]` equals one of the names before it (evaluated at compile time to
-/// reject duplicate check names).
+/// reject duplicate check names). A name starting with `!` is the placeholder of a check that
+/// failed to compile (its error is already reported), and never counts.
 pub const fn name_taken(names: &[&str], index: usize) -> bool {
+    if let [b'!', ..] = names[index].as_bytes() {
+        return false;
+    }
     let mut i = 0;
     while i < index {
         if str_eq(names[i], names[index]) {

@@ -339,6 +339,49 @@ pub(crate) const CHECK_KEYS: &[KeyDef] = &[
 ];
 
 impl Key {
+    /// Every key, in the order of the enum. The `match` in [`Key::position`] fails to compile
+    /// when a key is added without being listed here.
+    #[cfg(test)]
+    const ALL: [Key; 15] = [
+        Key::Name,
+        Key::TimeoutMs,
+        Key::DegradedMs,
+        Key::Critical,
+        Key::Startup,
+        Key::Live,
+        Key::Ready,
+        Key::IntervalMs,
+        Key::FailureThreshold,
+        Key::SuccessThreshold,
+        Key::BreakerThreshold,
+        Key::BackoffMs,
+        Key::MaxBackoffMs,
+        Key::NoBreaker,
+        Key::Crate,
+    ];
+
+    /// The key's place in [`Key::ALL`].
+    #[cfg(test)]
+    const fn position(self) -> usize {
+        match self {
+            Key::Name => 0,
+            Key::TimeoutMs => 1,
+            Key::DegradedMs => 2,
+            Key::Critical => 3,
+            Key::Startup => 4,
+            Key::Live => 5,
+            Key::Ready => 6,
+            Key::IntervalMs => 7,
+            Key::FailureThreshold => 8,
+            Key::SuccessThreshold => 9,
+            Key::BreakerThreshold => 10,
+            Key::BackoffMs => 11,
+            Key::MaxBackoffMs => 12,
+            Key::NoBreaker => 13,
+            Key::Crate => 14,
+        }
+    }
+
     /// This key's row of [`CHECK_KEYS`].
     pub(crate) fn def(self) -> &'static KeyDef {
         CHECK_KEYS
@@ -530,6 +573,15 @@ mod tests {
 
     #[test]
     fn every_key_has_one_row() {
+        // Every variant of `Key` (so `Key::def` never panics), and the list in order.
+        for (i, key) in Key::ALL.iter().enumerate() {
+            assert_eq!(key.position(), i);
+            assert!(
+                CHECK_KEYS.iter().any(|def| def.key == *key),
+                "{key:?} has no row"
+            );
+        }
+        assert_eq!(CHECK_KEYS.len(), Key::ALL.len());
         for def in CHECK_KEYS {
             let same_key = CHECK_KEYS.iter().filter(|d| d.key == def.key).count();
             let same_name = CHECK_KEYS.iter().filter(|d| d.name == def.name).count();

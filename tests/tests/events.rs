@@ -176,35 +176,88 @@ async fn breaks(state: &Breaking) -> Result<(), String> {
     }
 }
 
-/// The circuit's changes are published once each: closed -> open, open -> half-open at the
-/// trial, half-open -> closed when the trial passes.
-#[tokio::test(start_paused = true)]
-async fn the_circuit_changes_are_published_once_each() {
-    let state = Breaking {
-        switch: Switch::default(),
-        lifecycle: Lifecycle::new(),
-    };
-    let mut sub = state.lifecycle.subscribe();
-    state.switch.down.store(1, Ordering::SeqCst);
-    let scheduler = start_scheduler(&state);
-    // Runs at 0 and 100 ms fail: open at 100 until 300.
-    tokio::time::sleep(Duration::from_millis(250)).await;
-    state.switch.down.store(0, Ordering::SeqCst);
-    for _ in 0..100 {
-        evaluate(&state, Scope::Probe(Probe::Live)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    scheduler.stop();
-    let circuits: Vec<(&str, &str)> = drain(&mut sub)
+/// The circuit's changes of `state`'s check, from what `sub` received.
+async fn circuit_changes(sub: &mut Subscription) -> Vec<(&'static str, &'static str)> {
+    drain(sub)
         .await
         .iter()
         .filter_map(|e| match e.change() {
             Change::Circuit { from, to } => Some((from.as_str(), to.as_str())),
             _ => None,
         })
-        .collect();
+        .collect()
+}
+
+/// `n` readiness probes, all at this instant of the paused clock.
+async fn probe_ready(state: &Breaking, n: usize) {
+    for _ in 0..n {
+        let report = evaluate(state, Scope::Probe(Probe::Ready)).await;
+        assert_eq!(report.checks.len(), 1, "{report:?}");
+    }
+}
+
+/// Scheduled: the circuit's changes are published once each (closed -> open at the second
+/// failure, open -> half-open at the trial, half-open -> closed when it passes), with 100
+/// readiness probes reading the check just before, at and just after each of them.
+#[tokio::test(start_paused = true)]
+async fn the_circuit_changes_are_published_once_each_whatever_the_probes_do() {
+    let state = Breaking {
+        switch: Switch::default(),
+        lifecycle: Lifecycle::new(),
+    };
+    state.lifecycle.mark_started();
+    let mut sub = state.lifecycle.subscribe();
+    state.switch.down.store(1, Ordering::SeqCst);
+    let begun = tokio::time::Instant::now();
+    let scheduler = start_scheduler(&state);
+    // Runs at 0 and 100 ms fail: open at 100 until 300, when the trial runs (and passes).
+    for at in [99, 100, 101, 250, 299, 300, 301, 400] {
+        tokio::time::sleep_until(begun + Duration::from_millis(at)).await;
+        if at == 250 {
+            state.switch.down.store(0, Ordering::SeqCst);
+        }
+        probe_ready(&state, 100).await;
+    }
+    scheduler.stop();
     assert_eq!(
-        circuits,
+        circuit_changes(&mut sub).await,
+        [
+            ("closed", "open"),
+            ("open", "half_open"),
+            ("half_open", "closed")
+        ]
+    );
+}
+
+/// Not scheduled: the probes run the check themselves, and the first probe after the back-off
+/// runs the trial. Its circuit changes are published once each however many probes come.
+#[tokio::test(start_paused = true)]
+async fn a_probe_that_runs_the_trial_publishes_it_once() {
+    let state = Breaking {
+        switch: Switch::default(),
+        lifecycle: Lifecycle::new(),
+    };
+    state.lifecycle.mark_started();
+    let mut sub = state.lifecycle.subscribe();
+    state.switch.down.store(1, Ordering::SeqCst);
+    // A run at 0 (cold) and at 100 ms (older than the interval): both fail, open until 300.
+    probe_ready(&state, 50).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    probe_ready(&state, 50).await;
+    assert_eq!(state.switch.runs.load(Ordering::SeqCst), 2);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    probe_ready(&state, 50).await;
+    assert_eq!(state.switch.runs.load(Ordering::SeqCst), 2, "open: not run");
+    state.switch.down.store(0, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    probe_ready(&state, 50).await;
+    assert_eq!(
+        state.switch.runs.load(Ordering::SeqCst),
+        3,
+        "the trial, once"
+    );
+    assert_eq!(
+        circuit_changes(&mut sub).await,
         [
             ("closed", "open"),
             ("open", "half_open"),
@@ -214,8 +267,8 @@ async fn the_circuit_changes_are_published_once_each() {
 }
 
 /// Starting -> started -> ready -> draining, each published once, with the liveness verdict's
-/// two changes; and the overview agrees.
-#[tokio::test]
+/// changes (broken, a new reason, correct again); and the overview agrees.
+#[tokio::test(start_paused = true)]
 async fn lifecycle_phases_and_the_liveness_verdict_are_published() {
     let state = damped();
     let mut sub = state.lifecycle.subscribe();
@@ -255,6 +308,9 @@ async fn lifecycle_phases_and_the_liveness_verdict_are_published() {
             Change::Liveness {
                 broken: Some("the worker pool lost its last thread".into())
             },
+            Change::Liveness {
+                broken: Some("again".into())
+            },
             Change::Liveness { broken: None },
             Change::Phase {
                 from: Phase::Ready,
@@ -273,11 +329,11 @@ struct Flapping {
     lifecycle: Lifecycle,
 }
 
-/// Changes at every run: a status event each millisecond.
+/// Changes at every run: a status event every 2 ms.
 #[health_check(
     name = "flapper",
-    interval_ms = 1,
-    timeout_ms = 1,
+    interval_ms = 2,
+    timeout_ms = 2,
     failure_threshold = 1,
     no_breaker,
     live
@@ -292,8 +348,8 @@ async fn flapper(state: &Flapping) -> Result<(), String> {
 }
 
 /// Ten subscribers that never read, and a check that changes status at every run, every
-/// millisecond on the real clock, until twice the ring's capacity has been published. The check
-/// keeps its pace (20 ms per run on average at most) and every probe meanwhile answers within
+/// 2 ms on the real clock, until twice the ring's capacity has been published. The check
+/// keeps its pace (40 ms per run on average at most, for an interval of 2 ms) and every probe meanwhile answers within
 /// 250 ms: generous bounds for a busy 2-core machine, far from what a blocked publisher would
 /// show. A subscriber that reads only at the end is told exactly how many events it missed, and
 /// the events it then reads start right after the gap.
@@ -307,6 +363,11 @@ async fn a_subscriber_that_never_reads_slows_nothing_and_is_told_what_it_missed(
     let idle: Vec<Subscription> = (0..10).map(|_| state.lifecycle.subscribe()).collect();
     let mut late = state.lifecycle.subscribe();
     let scheduler = start_scheduler(&state);
+    // The scheduler owns the check once its first result is in: from then on no probe runs it.
+    health_tests::dep::eventually(Duration::from_secs(10), "a first result", || {
+        overview(&state).after_seq >= 1
+    })
+    .await;
     let begun = tokio::time::Instant::now();
     let mut slowest = Duration::ZERO;
     let mut probes = 0;
@@ -405,7 +466,20 @@ async fn broken_and_back_over_http() {
         200,
         "readiness unaffected"
     );
+    assert_eq!(
+        live.check_status("fine").as_deref(),
+        Some("healthy"),
+        "the body still lists the checks: {}",
+        live.text()
+    );
     assert_eq!(get(addr, "/health/live/fine").await.status, 503);
+    let full = get(addr, "/health").await;
+    assert_eq!(full.status, 503, "{}", full.text());
+    assert!(
+        full.text().contains("marked itself broken"),
+        "{}",
+        full.text()
+    );
 
     state.lifecycle.mark_correct();
     assert_eq!(get(addr, "/health/live").await.status, 200);
@@ -419,4 +493,48 @@ async fn broken_and_back_over_http() {
     );
     assert!(listening.is_running());
     listening.stop();
+}
+
+#[derive(Clone, HealthState)]
+#[health(checks(fine))]
+struct Maintained {
+    #[health(lifecycle)]
+    lifecycle: Lifecycle,
+}
+
+/// Out of service, a new reason while out, and back: three events, once each; repeating a call
+/// changes nothing and publishes nothing.
+#[tokio::test(start_paused = true)]
+async fn service_changes_and_a_new_reason_are_published_once_each() {
+    let state = Maintained {
+        lifecycle: Lifecycle::new(),
+    };
+    let mut sub = state.lifecycle.subscribe();
+    health_axum::take_out_of_service(&state, "fine", "failover step 1").unwrap();
+    health_axum::take_out_of_service(&state, "fine", "failover step 1").unwrap();
+    health_axum::take_out_of_service(&state, "fine", "failover step 2").unwrap();
+    health_axum::return_to_service(&state, "fine").unwrap();
+    health_axum::return_to_service(&state, "fine").unwrap();
+    let changes: Vec<Change> = drain(&mut sub)
+        .await
+        .into_iter()
+        .map(|e| {
+            assert_eq!(e.check(), Some("fine"));
+            e.change().clone()
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            Change::Service {
+                out_of_service: Some("failover step 1".into())
+            },
+            Change::Service {
+                out_of_service: Some("failover step 2".into())
+            },
+            Change::Service {
+                out_of_service: None
+            },
+        ]
+    );
 }

@@ -35,6 +35,7 @@ use crate::router::HealthRouterExt;
 use listener::set_backlog;
 pub use listener::DEFAULT_BACKLOG;
 use policy::Policy;
+pub use policy::PROBE_IDLE_TIMEOUT;
 use port::Port;
 
 /// Default time between the shutdown signal and the moment the server stops accepting: 5 s.
@@ -54,11 +55,6 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 /// application port: 30 s, from its accept until its first request head is in, and between
 /// answers on a keep-alive connection, HTTP/1 and HTTP/2 alike.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The same bound on the probe port, where a request is tiny and answered at once: 5 s (and 1 s
-/// of grace for a client that does not close when told). A probe connection is also dropped
-/// 10 s after its accept, whatever it does, and closes after its first answer.
-pub const PROBE_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The error of a failed start-up task.
 type StartupError = Box<dyn std::error::Error + Send + Sync>;

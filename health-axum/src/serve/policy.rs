@@ -4,7 +4,12 @@
 use std::time::Duration;
 
 use super::connection::Limits;
-use super::PROBE_IDLE_TIMEOUT;
+
+/// The idle bound of [`DEFAULT_IDLE_TIMEOUT`](super::DEFAULT_IDLE_TIMEOUT) on the probe port,
+/// where a request is tiny and answered at once: 5 s (and 1 s of grace for a client that does
+/// not close when told). A probe connection is also dropped 10 s after its accept, whatever it
+/// does, and closes after its first answer.
+pub const PROBE_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Every probe-port connection is dropped this long after its accept.
 const PROBE_MAX_LIFETIME: Duration = Duration::from_secs(10);

@@ -1,7 +1,7 @@
 //! One check's slot: its latest snapshot, its damping and breaker state, its counters and the
 //! single-flight guard that keeps two runs of the check from ever overlapping. Every change of
 //! what it reports is published on the event stream here, once, under the slot's lock (so the
-//! events of one check come in order).
+//! events of one check come in order), and logged after the lock is released.
 //!
 //! The lock is a `std::sync::Mutex` held for a few field updates and never across an `.await`.
 
@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 use super::breaker::CircuitBreaker;
 use super::damping::Damper;
-use crate::events::{Bus, Change};
+use crate::events::{Bus, Change, Published};
 use crate::result::CheckResult;
 use crate::snapshot::{CheckSnapshot, Circuit};
 use crate::spec::CheckSpec;
@@ -123,6 +123,7 @@ impl Slot {
     }
 
     /// If the circuit is open, makes its trial due now (the world changed: start-up work ended).
+    /// An open circuit stays open (only its back-off is cut): nothing to publish.
     pub(crate) fn retry_now(&self, now: Instant) {
         self.lock().breaker.retry_now(now);
     }
@@ -139,11 +140,15 @@ impl Slot {
 
     /// Claims the right to run the check (single flight), or says why not.
     pub(crate) fn begin(&self, now: Instant) -> Begin {
+        let mut published = Published::default();
         let mut inner = self.lock();
-        self.begin_locked(&mut inner, now)
+        let begin = self.begin_locked(&mut inner, now, &mut published);
+        drop(inner);
+        published.log();
+        begin
     }
 
-    fn begin_locked(&self, inner: &mut SlotInner, now: Instant) -> Begin {
+    fn begin_locked(&self, inner: &mut SlotInner, now: Instant, out: &mut Published) -> Begin {
         if let Some(since) = inner.running_since {
             return Begin::Busy {
                 generation: inner.generation,
@@ -154,7 +159,7 @@ impl Slot {
         if let Err(until) = inner.breaker.admit(now) {
             return Begin::OpenUntil(until);
         }
-        self.publish_circuit(inner, before, now);
+        self.publish_circuit(inner, before, now, out);
         inner.running_since = Some(now);
         inner.runs += 1;
         Begin::Run
@@ -167,13 +172,14 @@ impl Slot {
     /// after start-up), or when the background scheduler owns the check: then an old result
     /// means the scheduler is stalled, and the report counts it stale instead of waiting.
     pub(crate) fn read<S>(&self, spec: &CheckSpec<S>, now: Instant, latched: bool) -> Read {
+        let mut published = Published::default();
         let mut inner = self.lock();
         if let Some(snapshot) = &inner.snapshot {
             if latched || now < snapshot.fresh_until || self.is_scheduled() {
                 return Read::Have(Arc::clone(snapshot), inner.view(now));
             }
         }
-        match self.begin_locked(&mut inner, now) {
+        let read = match self.begin_locked(&mut inner, now, &mut published) {
             Begin::Busy { generation, since } => Read::Wait {
                 generation,
                 deadline: wait_deadline(since, spec.timeout()),
@@ -191,7 +197,10 @@ impl Slot {
                 generation: inner.generation,
                 deadline: wait_deadline(now, spec.timeout()),
             },
-        }
+        };
+        drop(inner);
+        published.log();
+        read
     }
 
     /// Waits until a run newer than `generation` ended, or until `deadline`.
@@ -222,28 +231,29 @@ impl Slot {
         (inner.snapshot.as_ref().map(|s| s.status), inner.view(now))
     }
 
-    /// Takes the check out of service with `reason`, or (with `None`) puts it back.
+    /// Takes the check out of service with `reason`, or (with `None`) puts it back. Going out,
+    /// coming back, and a new reason while out are each published once.
     pub(crate) fn set_out_of_service(&self, reason: Option<Arc<str>>) {
+        let mut published = Published::default();
         let mut inner = self.lock();
         if inner.out_of_service == reason {
             return;
         }
-        let was_out = inner.out_of_service.is_some();
         inner.out_of_service = reason.clone();
-        // Only going out or coming back is a change; a new reason while out is not.
-        if was_out != reason.is_some() {
-            let now = Instant::now();
-            let change = Change::Service {
-                out_of_service: reason,
-            };
-            let circuit = inner.breaker.circuit(now);
-            self.publish(change, inner.snapshot.clone(), circuit, now);
-        }
+        let now = Instant::now();
+        let change = Change::Service {
+            out_of_service: reason,
+        };
+        let circuit = inner.breaker.circuit(now);
+        self.publish(change, inner.snapshot.clone(), circuit, now, &mut published);
+        drop(inner);
+        published.log();
     }
 
     /// Records the result of a run claimed with [`Slot::begin`]: applies damping and the circuit
     /// breaker, publishes the new snapshot and its changes, and wakes the waiters.
     pub(crate) fn record<S>(&self, spec: &CheckSpec<S>, result: CheckResult, now: Instant) {
+        let mut published = Published::default();
         let mut inner = self.lock();
         let previous = inner.snapshot.as_ref().map(|s| s.status);
         let circuit_before = inner.breaker.circuit(now);
@@ -255,47 +265,59 @@ impl Slot {
                 to: snapshot.status,
             };
             let circuit = inner.breaker.circuit(now);
-            self.publish(change, Some(snapshot), circuit, now);
+            self.publish(change, Some(snapshot), circuit, now, &mut published);
         }
-        self.publish_circuit(&inner, circuit_before, now);
+        self.publish_circuit(&inner, circuit_before, now, &mut published);
         drop(inner);
         self.recorded.notify_waiters();
+        published.log();
     }
 
     /// Ends a claimed run that produced no result (its task was dropped).
     pub(crate) fn abandon(&self, now: Instant) {
+        let mut published = Published::default();
         let mut inner = self.lock();
         inner.running_since = None;
         inner.generation = inner.generation.wrapping_add(1);
         let before = inner.breaker.circuit(now);
         inner.breaker.abandon(now);
-        self.publish_circuit(&inner, before, now);
+        self.publish_circuit(&inner, before, now, &mut published);
         drop(inner);
         self.recorded.notify_waiters();
+        published.log();
     }
 
     /// Publishes the circuit's change from `before`, if its state (closed, open, half-open)
     /// changed; a new back-off of an open circuit is not a change.
-    fn publish_circuit(&self, inner: &SlotInner, before: Circuit, now: Instant) {
+    fn publish_circuit(
+        &self,
+        inner: &SlotInner,
+        before: Circuit,
+        now: Instant,
+        out: &mut Published,
+    ) {
         let after = inner.breaker.circuit(now);
         if before.as_str() != after.as_str() {
             let change = Change::Circuit {
                 from: before,
                 to: after,
             };
-            self.publish(change, inner.snapshot.clone(), after, now);
+            self.publish(change, inner.snapshot.clone(), after, now, out);
         }
     }
 
+    /// Publishes a change of this check (called with the slot's lock held, so one check's
+    /// events are in order); the caller logs `out` once the lock is released.
     fn publish(
         &self,
         change: Change,
         snapshot: Option<Arc<CheckSnapshot>>,
         circuit: Circuit,
         now: Instant,
+        out: &mut Published,
     ) {
         if let Some(bus) = &self.bus {
-            bus.check(self.name, change, snapshot, circuit, now);
+            bus.check(self.name, change, snapshot, circuit, now, out);
         }
     }
 }

@@ -60,17 +60,14 @@ pub(crate) enum Gate {
     Passed,
 }
 
-/// The gate for `scope` at this instant.
-pub(crate) fn gate(scope: Scope, lifecycle: &Lifecycle) -> Gate {
-    let phase = lifecycle.phase();
+/// The gate for `scope`, in `phase` (read once by the caller, so the report it answers with
+/// shows the phase the gate saw).
+pub(crate) fn gate(scope: Scope, lifecycle: &Lifecycle, phase: Phase) -> Gate {
     let startup = scope == Scope::Probe(Probe::Startup);
     match scope {
         // Liveness ignores the phase: a starting or draining process is alive.
-        Scope::Probe(Probe::Live) => match lifecycle.broken() {
-            Some(reason) => Gate::Closed(Reason::Broken(reason)),
-            None => Gate::Open {
-                startup_pending: false,
-            },
+        Scope::Probe(Probe::Live) => Gate::Open {
+            startup_pending: false,
         },
         _ if startup && lifecycle.has_been_ready() => Gate::Passed,
         _ if phase == Phase::Starting => Gate::Closed(if lifecycle.is_undriven() {
@@ -80,15 +77,19 @@ pub(crate) fn gate(scope: Scope, lifecycle: &Lifecycle) -> Gate {
         }),
         _ if startup && phase == Phase::Draining => Gate::Closed(Reason::DrainingBeforeStart),
         _ if phase == Phase::Draining => Gate::Closed(Reason::Draining),
-        Scope::Full => match lifecycle.broken() {
-            Some(reason) => Gate::Closed(Reason::Broken(reason)),
-            None => Gate::Open {
-                startup_pending: phase == Phase::Started,
-            },
-        },
-        Scope::Probe(_) => Gate::Open {
+        Scope::Probe(_) | Scope::Full => Gate::Open {
             startup_pending: phase == Phase::Started,
         },
+    }
+}
+
+/// The application's own verdict on `scope`: liveness and the full report fail while the
+/// application is marked broken (`Lifecycle::mark_broken`), after their checks were read, so the
+/// body still lists them. One atomic load when it is not broken.
+pub(crate) fn broken(scope: Scope, lifecycle: &Lifecycle) -> Option<Reason> {
+    match scope {
+        Scope::Probe(Probe::Live) | Scope::Full => lifecycle.broken().map(Reason::Broken),
+        Scope::Probe(Probe::Startup | Probe::Ready) => None,
     }
 }
 
@@ -148,6 +149,7 @@ mod tests {
         let startup = Scope::Probe(Probe::Startup);
         let open = |startup_pending| Gate::Open { startup_pending };
         let l = Lifecycle::new();
+        let gate = |scope, l: &Lifecycle| gate(scope, l, l.phase());
         assert_eq!(gate(live, &l), open(false));
         assert_eq!(gate(ready, &l), Gate::Closed(Reason::NotStarted));
         assert_eq!(gate(Scope::Full, &l), Gate::Closed(Reason::NotStarted));
@@ -159,16 +161,14 @@ mod tests {
         assert_eq!(gate(ready, &l), open(false));
         assert_eq!(gate(startup, &l), Gate::Passed);
         l.mark_broken("pool lost");
-        let broken = Gate::Closed(Reason::Broken("pool lost".into()));
-        assert_eq!(gate(live, &l), broken);
-        assert_eq!(gate(Scope::Full, &l), broken);
-        assert_eq!(
-            gate(ready, &l),
-            open(false),
-            "readiness ignores the verdict"
-        );
+        let verdict = Some(Reason::Broken("pool lost".into()));
+        assert_eq!(gate(live, &l), open(false), "the checks are still read");
+        assert_eq!(broken(live, &l), verdict);
+        assert_eq!(broken(Scope::Full, &l), verdict);
+        assert_eq!(broken(ready, &l), None, "readiness ignores the verdict");
+        assert_eq!(broken(startup, &l), None);
         l.mark_correct();
-        assert_eq!(gate(live, &l), open(false));
+        assert_eq!(broken(live, &l), None);
         l.begin_drain();
         assert_eq!(gate(ready, &l), Gate::Closed(Reason::Draining));
         assert_eq!(

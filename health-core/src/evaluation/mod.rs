@@ -92,7 +92,8 @@ fn missing<S>(spec: &CheckSpec<S>, waited: Duration, now: Instant) -> CheckRepor
 /// - startup: fails until the app is started and every `startup` check passes once, which
 ///   moves the lifecycle to ready; passes from then on (also while draining).
 /// - live: passes unless a critical `live` check is unhealthy, or the application marked
-///   itself broken (`Lifecycle::mark_broken`); the phase does not matter.
+///   itself broken (`Lifecycle::mark_broken`: the checks are still listed); the phase does not
+///   matter.
 /// - ready: fails while starting or draining, else follows the readiness checks (degraded passes).
 /// - full: every check; passes when the app is ready, not broken, and no critical check of any
 ///   probe is unhealthy.
@@ -112,11 +113,11 @@ pub async fn evaluate_excluding<S: HealthState>(
     scope: Scope,
     excluded: impl Fn(&CheckSpec<S>) -> bool,
 ) -> Report {
-    let mut report = match gate(scope, state.lifecycle()) {
-        Gate::Closed(reason) => {
-            return Report::refused(scope, state.lifecycle().phase(), reason.into_text())
-        }
-        Gate::Passed => evaluate_passed_startup(state).await,
+    let lifecycle = state.lifecycle();
+    let phase = lifecycle.phase();
+    let mut report = match gate(scope, lifecycle, phase) {
+        Gate::Closed(reason) => return Report::refused(scope, phase, reason.into_text()),
+        Gate::Passed => evaluate_passed_startup(state, phase).await,
         Gate::Open { startup_pending } => match scope {
             Scope::Probe(Probe::Startup) => evaluate_startup(state).await,
             Scope::Probe(Probe::Live) => evaluate_live(state).await,
@@ -125,10 +126,15 @@ pub async fn evaluate_excluding<S: HealthState>(
             }
         },
     };
+    if let Some(reason) = gate::broken(scope, lifecycle) {
+        report.passing = false;
+        report.reason = Some(reason.into_text());
+    }
     if S::CHECKS.iter().any(&excluded) {
         let excluded_name = |name: &str| S::check_named(name).is_some_and(&excluded);
         report.checks.retain(|c| !excluded_name(c.name));
-        // A reason means the lifecycle (draining, the startup gate) decided: keep it.
+        // A reason means the lifecycle (draining, the startup gate, the broken verdict)
+        // decided: keep it.
         if report.reason.is_none() {
             let counted = report
                 .checks
@@ -170,15 +176,11 @@ async fn evaluate_live<S: HealthState>(state: &S) -> Report {
 /// The startup probe once the application has been ready: it passes for good, and lists the
 /// same checks as before (those that gate only this probe are retired: their last result, no
 /// longer run).
-async fn evaluate_passed_startup<S: HealthState>(state: &S) -> Report {
+async fn evaluate_passed_startup<S: HealthState>(state: &S, phase: Phase) -> Report {
     let checks = latest(state, |s| s.is_in(Probe::Startup)).await;
     Report {
         passing: true,
-        ..judged(
-            Scope::Probe(Probe::Startup),
-            state.lifecycle().phase(),
-            checks,
-        )
+        ..judged(Scope::Probe(Probe::Startup), phase, checks)
     }
 }
 
@@ -247,8 +249,9 @@ async fn evaluate_ready<S: HealthState>(state: &S, scope: Scope, startup_pending
 /// The answer for one check alone (`/health/ready/<name>`): its latest state, judged at the
 /// time of the request. The lifecycle still decides first, as for the whole probe: while the
 /// application is starting or draining, `ready/<name>` fails with the reason (so a probe pointed
-/// at one check still takes a draining pod out of the Service). `None` if no check of that name
-/// gates `scope`.
+/// at one check still takes a draining pod out of the Service), and while it is marked broken,
+/// `live/<name>` and `<name>` fail as liveness and the full report do. `None` if no check of
+/// that name gates `scope`.
 pub async fn evaluate_check<S: HealthState>(state: &S, scope: Scope, name: &str) -> Option<Report> {
     let spec = S::check_named(name)?;
     if let Scope::Probe(probe) = scope {
@@ -257,21 +260,19 @@ pub async fn evaluate_check<S: HealthState>(state: &S, scope: Scope, name: &str)
         }
     }
     let lifecycle = state.lifecycle();
-    if let Gate::Closed(reason) = gate(scope, lifecycle) {
-        return Some(Report::refused(
-            scope,
-            lifecycle.phase(),
-            reason.into_text(),
-        ));
+    let phase = lifecycle.phase();
+    if let Gate::Closed(reason) = gate(scope, lifecycle, phase) {
+        return Some(Report::refused(scope, phase, reason.into_text()));
     }
     let checks = latest(state, |s| s.name() == spec.name()).await;
     let status = checks.first().map_or(Status::Unhealthy, |c| c.status);
+    let broken = gate::broken(scope, lifecycle);
     Some(Report {
         scope,
-        phase: lifecycle.phase(),
+        phase,
         status,
-        passing: status != Status::Unhealthy,
-        reason: None,
+        passing: status != Status::Unhealthy && broken.is_none(),
+        reason: broken.map(Reason::into_text),
         checks,
     })
 }

@@ -1,5 +1,5 @@
-//! The log line written once per change: a listener of the event stream, run inline by the
-//! publisher (handing a line to `tracing` does not wait).
+//! The log line written once per change: a listener of the event stream, run by the publisher
+//! once it has released its lock (see `Published`).
 
 use super::event::{Change, Event, Subject};
 use super::listener::Listener;

@@ -7,8 +7,9 @@
 //! many ([`Missed`]); it can then read the current state (`health_core::overview`). Nothing is
 //! published per probe request, only per change.
 //!
-//! The log line written once per change is one listener of this stream (`events/log.rs`); it
-//! runs inline because handing a line to `tracing` does not wait.
+//! The log line written once per change is one listener of this stream (`events/log.rs`). The
+//! publisher writes it itself, in order, once it has released the lock under which the change
+//! was made: a log writer that blocks delays the publisher, never a probe.
 //!
 //! ```no_run
 //! # use health_axum::prelude::*;
@@ -56,7 +57,7 @@ mod listener;
 mod log;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::sync::broadcast;
 use tokio::time::Instant;
@@ -73,22 +74,44 @@ pub const CAPACITY: usize = 1024;
 
 /// The publishing side, one per lifecycle (shared by every clone of the application state).
 pub(crate) struct Bus {
-    seq: AtomicU64,
+    /// The last sequence number given, held while an event is numbered and sent, so events
+    /// reach subscribers in the order of their numbers (never across an `.await`, and never
+    /// while anything else is done).
+    order: Mutex<u64>,
+    /// The last sequence number given, for readers that must not wait on `order`.
+    last: AtomicU64,
     /// Created by the first subscriber: with none, publishing costs the log line only.
     sender: OnceLock<broadcast::Sender<Event>>,
+}
+
+/// Events published while a lock was held, to be logged once it is released: a log line may
+/// block on a slow writer (a full pipe to the container runtime), and the lock must never wait
+/// on it. Holds nothing, and allocates nothing, when nothing changed.
+#[must_use = "call `log` once the lock under which the events were published is released"]
+#[derive(Default)]
+pub(crate) struct Published(Vec<Event>);
+
+impl Published {
+    /// Writes the log line of each event (the log is one listener of the stream).
+    pub(crate) fn log(self) {
+        for event in &self.0 {
+            log::LogListener.on_event(event);
+        }
+    }
 }
 
 impl Bus {
     pub(crate) fn new() -> Bus {
         Bus {
-            seq: AtomicU64::new(0),
+            order: Mutex::new(0),
+            last: AtomicU64::new(0),
             sender: OnceLock::new(),
         }
     }
 
     /// The sequence number of the last event published (0: none yet).
     pub(crate) fn last_seq(&self) -> u64 {
-        self.seq.load(Ordering::Acquire)
+        self.last.load(Ordering::Acquire)
     }
 
     fn sender(&self) -> &broadcast::Sender<Event> {
@@ -101,8 +124,8 @@ impl Bus {
     }
 
     /// Publishes a change about the application.
-    pub(crate) fn application(&self, change: Change, at: Instant) {
-        self.publish(Subject::Application, change, None, None, at);
+    pub(crate) fn application(&self, change: Change, at: Instant, out: &mut Published) {
+        self.publish(Subject::Application, change, None, None, at, out);
     }
 
     /// Publishes a change about the check `name`, with its latest snapshot and its circuit.
@@ -113,8 +136,16 @@ impl Bus {
         snapshot: Option<Arc<CheckSnapshot>>,
         circuit: Circuit,
         at: Instant,
+        out: &mut Published,
     ) {
-        self.publish(Subject::Check(name), change, snapshot, Some(circuit), at);
+        self.publish(
+            Subject::Check(name),
+            change,
+            snapshot,
+            Some(circuit),
+            at,
+            out,
+        );
     }
 
     fn publish(
@@ -124,13 +155,17 @@ impl Bus {
         snapshot: Option<Arc<CheckSnapshot>>,
         circuit: Option<Circuit>,
         at: Instant,
+        out: &mut Published,
     ) {
-        let seq = self.seq.fetch_add(1, Ordering::AcqRel) + 1;
-        let event = Event::new(seq, at, subject, change, snapshot, circuit);
-        log::LogListener.on_event(&event);
+        let mut last = self.order.lock().unwrap_or_else(|e| e.into_inner());
+        *last += 1;
+        let event = Event::new(*last, at, subject, change, snapshot, circuit);
         if let Some(sender) = self.sender.get() {
             // An error only says that nobody subscribes now.
-            let _ = sender.send(event);
+            let _ = sender.send(event.clone());
         }
+        self.last.store(*last, Ordering::Release);
+        drop(last);
+        out.0.push(event);
     }
 }

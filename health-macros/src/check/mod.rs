@@ -4,7 +4,7 @@
 //! ([`crate::fallback`]).
 
 mod ast;
-pub(crate) mod expand;
+mod expand;
 mod valid;
 
 use proc_macro2::TokenStream;

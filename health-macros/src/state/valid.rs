@@ -2,6 +2,7 @@
 //! validated state the expansion reads.
 
 use proc_macro2::Span;
+use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::{Ident, LitStr, Member, Type};
 
@@ -98,25 +99,25 @@ fn field_check_name(field: &Field, key: &Ident, args: &CheckArgs, cx: &mut Ctxt)
     if let Some(name) = &args.name {
         return Some(name.clone());
     }
+    if args.rejected(Key::Name) {
+        // The name's own error said it all; the field's name is no stand-in (it could clash).
+        return None;
+    }
     let Some(ident) = field.ident else {
-        if !args.rejected(Key::Name) {
-            cx.error_spanned_by(
-                key,
-                "a check on a tuple field needs a name: `#[health(check(name = \"database\"))]`",
-            );
-        }
+        cx.error_spanned_by(
+            key,
+            "a check on a tuple field needs a name: `#[health(check(name = \"database\"))]`",
+        );
         return None;
     };
     let name = ident.unraw().to_string();
-    if !args.rejected(Key::Name) {
-        name::validate(
-            &name,
-            ident.span(),
-            "; the name defaults to the field's name: give the check one with \
-             `check(name = \"...\")`",
-            cx,
-        );
-    }
+    name::validate(
+        &name,
+        ident.span(),
+        "; the name defaults to the field's name: give the check one with \
+         `check(name = \"...\")`",
+        cx,
+    );
     Some(name)
 }
 
@@ -145,6 +146,52 @@ fn distinct_field_names(state: &Ident, checks: &[FieldCheck], cx: &mut Ctxt) {
     }
 }
 
+/// No field is marked `#[health(lifecycle)]`: point at an unmarked field of type `Lifecycle` if
+/// there is one (the attribute is what is missing), else at the struct.
+fn missing_lifecycle(input: &Input, fields: &[Field<'_>], cx: &mut Ctxt) {
+    let unmarked = fields
+        .iter()
+        .find(|field| field.role.is_none() && names_lifecycle(field.ty));
+    match unmarked {
+        Some(field) => cx.error_spanned_by(
+            field.ty,
+            format!(
+                "`#[derive(HealthState)]` needs its lifecycle field marked: put \
+                 `#[health(lifecycle)]` on the field `{}`",
+                field.member.to_token_stream()
+            ),
+        ),
+        None => cx.error_spanned_by(
+            input.ident,
+            "`#[derive(HealthState)]` needs a lifecycle handle: add a field \
+             `#[health(lifecycle)] lifecycle: Lifecycle` (create it with `Lifecycle::new()`)",
+        ),
+    }
+}
+
+/// Whether `ty` is written as a path ending in `Lifecycle` (`Lifecycle`,
+/// `health_axum::Lifecycle`, `Arc<Lifecycle>`).
+fn names_lifecycle(ty: &syn::Type) -> bool {
+    let syn::Type::Path(path) = ty else {
+        return false;
+    };
+    let Some(last) = path.path.segments.last() else {
+        return false;
+    };
+    if last.ident == "Lifecycle" {
+        return true;
+    }
+    match &last.arguments {
+        syn::PathArguments::AngleBracketed(args) if last.ident == "Arc" => {
+            args.args.iter().any(|arg| match arg {
+                syn::GenericArgument::Type(inner) => names_lifecycle(inner),
+                _ => false,
+            })
+        }
+        _ => false,
+    }
+}
+
 /// Exactly one `#[health(lifecycle)]` field.
 fn one_lifecycle<'a>(
     input: &Input,
@@ -158,11 +205,7 @@ fn one_lifecycle<'a>(
     let Some((first, first_key)) = marked.next() else {
         // A rejected field attribute (perhaps a misspelt `lifecycle`) was reported already.
         if !input.field_errors {
-            cx.error_spanned_by(
-                input.ident,
-                "`#[derive(HealthState)]` needs a lifecycle handle: add a field \
-                 `#[health(lifecycle)] lifecycle: Lifecycle` (create it with `Lifecycle::new()`)",
-            );
+            missing_lifecycle(input, fields, cx);
         }
         return None;
     };
