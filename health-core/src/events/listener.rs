@@ -37,7 +37,10 @@ impl std::fmt::Debug for Subscription {
 
 impl Subscription {
     /// The next event, `Err(Missed)` if events were lost since the last read, or `None` once
-    /// every handle to the application state is gone.
+    /// nothing can publish any more: every clone of the state's lifecycle is gone, and with it
+    /// its engine (a running scheduler, a `Scheduler` handle or a run in flight keeps it). A
+    /// subscriber that holds the state itself therefore never sees `None`: end it by dropping
+    /// the subscription.
     pub async fn recv(&mut self) -> Option<Result<Event, Missed>> {
         self.next().await
     }
@@ -92,8 +95,9 @@ impl Listening {
         self.task.abort();
     }
 
-    /// Whether the listener still runs (it ends when stopped, when it panics, or when every
-    /// handle to the application state is gone).
+    /// Whether the listener still runs. It ends when stopped, when it panics, or when nothing
+    /// can publish any more (see [`Subscription::recv`]); a listener whose closure holds the
+    /// state keeps it alive, so stop it with [`Listening::stop`].
     pub fn is_running(&self) -> bool {
         !self.task.is_finished()
     }

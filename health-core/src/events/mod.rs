@@ -2,6 +2,11 @@
 //! state, of the lifecycle phase and of the application's own liveness verdict is published
 //! here once, as an [`Event`].
 //!
+//! The reported status is the one recorded with each run: the result after damping, unhealthy
+//! while the circuit is open. What a probe adds when it reads it (a result that has grown stale
+//! because the scheduler stalled, a check out of service) is judged at read time; being taken
+//! out of service has its own event, growing stale has none.
+//!
 //! Publishing never waits: events go into a bounded ring ([`CAPACITY`]) that each subscriber
 //! reads at its own pace. A subscriber that falls behind loses the oldest events and is told how
 //! many ([`Missed`]); it can then read the current state (`health_core::overview`). Nothing is
@@ -9,7 +14,7 @@
 //!
 //! The log line written once per change is one listener of this stream (`events/log.rs`). The
 //! publisher writes it itself, in order, once it has released the lock under which the change
-//! was made: a log writer that blocks delays the publisher, never a probe.
+//! was made: a log writer that blocks delays the publisher, never a probe that only reads.
 //!
 //! ```no_run
 //! # use health_axum::prelude::*;
