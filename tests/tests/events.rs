@@ -188,6 +188,25 @@ async fn circuit_changes(sub: &mut Subscription) -> Vec<(&'static str, &'static 
         .collect()
 }
 
+/// The circuit's changes when it opens, its trial runs, and the trial passes.
+const OPEN_TRIAL_CLOSE: [(&str, &str); 3] = [
+    ("closed", "open"),
+    ("open", "half_open"),
+    ("half_open", "closed"),
+];
+
+/// A started `Breaking` state whose check fails, and a subscription to its events.
+fn breaking_down() -> (Breaking, Subscription) {
+    let state = Breaking {
+        switch: Switch::default(),
+        lifecycle: Lifecycle::new(),
+    };
+    state.lifecycle.mark_started();
+    let sub = state.lifecycle.subscribe();
+    state.switch.down.store(1, Ordering::SeqCst);
+    (state, sub)
+}
+
 /// `n` readiness probes, all at this instant of the paused clock.
 async fn probe_ready(state: &Breaking, n: usize) {
     for _ in 0..n {
@@ -201,13 +220,7 @@ async fn probe_ready(state: &Breaking, n: usize) {
 /// readiness probes reading the check just before, at and just after each of them.
 #[tokio::test(start_paused = true)]
 async fn the_circuit_changes_are_published_once_each_whatever_the_probes_do() {
-    let state = Breaking {
-        switch: Switch::default(),
-        lifecycle: Lifecycle::new(),
-    };
-    state.lifecycle.mark_started();
-    let mut sub = state.lifecycle.subscribe();
-    state.switch.down.store(1, Ordering::SeqCst);
+    let (state, mut sub) = breaking_down();
     let begun = tokio::time::Instant::now();
     let scheduler = start_scheduler(&state);
     // Runs at 0 and 100 ms fail: open at 100 until 300, when the trial runs (and passes).
@@ -219,27 +232,14 @@ async fn the_circuit_changes_are_published_once_each_whatever_the_probes_do() {
         probe_ready(&state, 100).await;
     }
     scheduler.stop();
-    assert_eq!(
-        circuit_changes(&mut sub).await,
-        [
-            ("closed", "open"),
-            ("open", "half_open"),
-            ("half_open", "closed")
-        ]
-    );
+    assert_eq!(circuit_changes(&mut sub).await, OPEN_TRIAL_CLOSE);
 }
 
 /// Not scheduled: the probes run the check themselves, and the first probe after the back-off
 /// runs the trial. Its circuit changes are published once each however many probes come.
 #[tokio::test(start_paused = true)]
 async fn a_probe_that_runs_the_trial_publishes_it_once() {
-    let state = Breaking {
-        switch: Switch::default(),
-        lifecycle: Lifecycle::new(),
-    };
-    state.lifecycle.mark_started();
-    let mut sub = state.lifecycle.subscribe();
-    state.switch.down.store(1, Ordering::SeqCst);
+    let (state, mut sub) = breaking_down();
     // A run at 0 (cold) and at 100 ms (older than the interval): both fail, open until 300.
     probe_ready(&state, 50).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -256,14 +256,7 @@ async fn a_probe_that_runs_the_trial_publishes_it_once() {
         3,
         "the trial, once"
     );
-    assert_eq!(
-        circuit_changes(&mut sub).await,
-        [
-            ("closed", "open"),
-            ("open", "half_open"),
-            ("half_open", "closed")
-        ]
-    );
+    assert_eq!(circuit_changes(&mut sub).await, OPEN_TRIAL_CLOSE);
 }
 
 /// Starting -> started -> ready -> draining, each published once, with the liveness verdict's
