@@ -125,15 +125,58 @@ fn state_parameter(typed: &PatType, cx: &mut Ctxt) {
         Type::Reference(_) => {}
         Type::ImplTrait(_) => cx.error_spanned_by(&typed.ty, GENERIC),
         other => {
-            let ty = other.to_token_stream();
+            // `State<AppState>`, `Arc<AppState>`: the state is what is inside.
+            let state = wrapped_state(other).unwrap_or(other);
             cx.error_spanned_by(
                 other,
                 format!(
-                    "a `#[health_check]` function borrows the state: take `&{ty}` instead of `{ty}`"
+                    "a `#[health_check]` function borrows the state: take `&{}` instead of `{}`",
+                    as_written(state),
+                    as_written(other)
                 ),
             );
         }
     }
+}
+
+/// The state inside a wrapper users reach for by habit: axum's `State<S>`, or `Arc<S>`, `Rc<S>`,
+/// `Box<S>` (written with one type argument).
+fn wrapped_state(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    if !["State", "Arc", "Rc", "Box"]
+        .iter()
+        .any(|w| last.ident == w)
+    {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.iter().collect::<Vec<_>>().as_slice() {
+        [syn::GenericArgument::Type(inner)] => Some(inner),
+        _ => None,
+    }
+}
+
+/// A type as the user wrote it, without the spaces token printing puts around `<`, `>`, `::`
+/// and after `&` (`State<AppState>`, not `State < AppState >`).
+fn as_written(ty: &Type) -> String {
+    let mut text = ty.to_token_stream().to_string();
+    for (spaced, tight) in [
+        (" <", "<"),
+        ("< ", "<"),
+        (" >", ">"),
+        (" ::", "::"),
+        (":: ", "::"),
+        (" ,", ","),
+        ("& ", "&"),
+    ] {
+        text = text.replace(spaced, tight);
+    }
+    text
 }
 
 /// A return type is written (whether it is a check result is for the type checker).

@@ -114,7 +114,10 @@ fn container(input: &DeriveInput, cx: &mut Ctxt) -> Container {
         };
         for meta in metas {
             let known = attr_key_names(CONTAINER_KEYS).contains(&meta.name().as_str());
-            if !known || seen.first(&meta.key, cx) {
+            // `checks(...)` may be given more than once: the lists are merged (dropping one
+            // would unregister its checks).
+            let merged = meta.name() == "checks";
+            if !known || merged || seen.first(&meta.key, cx) {
                 container_key(&meta, &mut out, cx);
             }
         }

@@ -98,8 +98,11 @@ fn unique_names(state: &State) -> TokenStream {
         .map(Spanned::span)
         .chain(state.field_checks.iter().map(|c| c.span));
     let prefix = format!("two health checks of `{ident}` are named \"");
-    let suffix = "\"; give each check a distinct `name = \"...\"`";
+    let suffixes: Vec<String> = (0..count)
+        .map(|index| duplicate_fix(state, index))
+        .collect();
     let asserts = spans.enumerate().skip(1).map(|(index, span)| {
+        let suffix = &suffixes[index];
         quote_spanned! {span=>
             const _: () = if #p::name_taken(&NAMES, #index) {
                 ::core::panic!("{}", #p::ConstMessage::concat(&[#prefix, NAMES[#index], #suffix]).as_str())
@@ -115,4 +118,34 @@ fn unique_names(state: &State) -> TokenStream {
             #(#asserts)*
         };
     }
+}
+
+/// What a clash of the check at `index` with an earlier one asks of the user. Two entries of
+/// `checks(...)` ending in the same function name are most likely one function listed twice,
+/// through two paths: the fix is to remove one entry, not to rename anything.
+fn duplicate_fix(state: &State, index: usize) -> String {
+    let last = |path: &syn::Path| path.segments.last().map(|s| s.ident.to_string());
+    let same_fn = state.fn_checks.get(index).and_then(|path| {
+        let name = last(path)?;
+        let earlier = state.fn_checks[..index]
+            .iter()
+            .find(|other| last(other).as_ref() == Some(&name))?;
+        Some((compact(earlier), compact(path)))
+    });
+    match same_fn {
+        Some((earlier, here)) => format!(
+            "\": `{earlier}` and `{here}` in `checks(...)` are the same function listed twice; \
+             remove one of the two entries (if they are two functions, give one a distinct \
+             `name = \"...\"`)"
+        ),
+        None => "\"; give each check a distinct `name = \"...\"`".to_string(),
+    }
+}
+
+/// A path as written, without the spaces token printing puts around `::`.
+fn compact(path: &syn::Path) -> String {
+    path.to_token_stream()
+        .to_string()
+        .replace(" :: ", "::")
+        .replace(":: ", "::")
 }
