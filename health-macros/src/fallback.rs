@@ -22,6 +22,11 @@ pub(crate) fn unparsed(item: TokenStream, errors: syn::Result<()>) -> TokenStrea
 /// only the function and the errors.
 pub(crate) fn check(func: &ItemFn, root: &Root, name: &str, errors: syn::Error) -> TokenStream {
     let errors = errors.to_compile_error();
+    // `const async fn` is rejected by rustc too: emit the function without `const`, so the
+    // mistake is reported once, in our words.
+    let mut func = func.clone();
+    func.sig.constness = None;
+    let func = &func;
     if func.sig.receiver().is_some() {
         return quote!(#func #errors);
     }

@@ -24,6 +24,7 @@ mod name;
 mod root;
 mod state;
 mod suggest;
+mod tokens;
 
 use proc_macro::TokenStream;
 

@@ -24,13 +24,40 @@ impl Events {
 
 /// Captures the events of the current thread until the guard is dropped (use a
 /// `current_thread` runtime so that spawned tasks log on this thread too).
-pub fn capture() -> (Events, tracing::subscriber::DefaultGuard) {
+///
+/// One subscriber is installed for the whole process, the first time this is called, and routes
+/// each event to the capture of the thread it is logged on, if any. It is interested in every
+/// callsite, always, so no callsite's cached interest can depend on which thread registered it
+/// first (a thread-local `set_default` per test raced with other tests' threads over that cache,
+/// and lost events now and then).
+pub fn capture() -> (Events, CaptureGuard) {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        // Fails only if another global subscriber is set, which no test here does.
+        let _ = tracing::subscriber::set_global_default(Router);
+        tracing::callsite::rebuild_interest_cache();
+    });
     let events = Events::default();
-    let guard = tracing::subscriber::set_default(Capture(events.clone()));
-    (events, guard)
+    CURRENT.with(|current| *current.borrow_mut() = Some(events.clone()));
+    (events, CaptureGuard(()))
 }
 
-struct Capture(Events);
+/// Ends the capture of this thread when dropped.
+pub struct CaptureGuard(());
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        CURRENT.with(|current| *current.borrow_mut() = None);
+    }
+}
+
+thread_local! {
+    /// The capture of this thread, if one is running.
+    static CURRENT: std::cell::RefCell<Option<Events>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The process-wide subscriber: every event goes to the capture of its thread.
+struct Router;
 
 struct Fields(String);
 
@@ -40,7 +67,13 @@ impl tracing::field::Visit for Fields {
     }
 }
 
-impl tracing::Subscriber for Capture {
+impl tracing::Subscriber for Router {
+    fn register_callsite(
+        &self,
+        _: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        tracing::subscriber::Interest::always()
+    }
     fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
         true
     }
@@ -50,9 +83,12 @@ impl tracing::Subscriber for Capture {
     fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
     fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
     fn event(&self, event: &tracing::Event<'_>) {
+        let Some(events) = CURRENT.with(|current| current.borrow().clone()) else {
+            return;
+        };
         let mut fields = Fields(String::new());
         event.record(&mut fields);
-        (self.0).0.lock().unwrap().push(fields.0);
+        events.0.lock().unwrap().push(fields.0);
     }
     fn enter(&self, _: &tracing::span::Id) {}
     fn exit(&self, _: &tracing::span::Id) {}

@@ -1328,23 +1328,11 @@ async fn probes_on_their_own_listener_answer_while_the_app_port_is_saturated() {
 
 // -- The full error goes to the log, once per change --------------------------------------
 
-// One thread, so the thread-local subscriber sees the checks' events too.
-//
-// Other tests of this binary log from the same callsites, on other threads, at the same time.
-// tracing caches each callsite's interest when the callsite is first registered; a registration
-// racing with the installation of this capture can cache "never" and lose its events here. So
-// the callsites are registered first, on this thread, before the capture is installed (logging
-// to no subscriber), and the cache is rebuilt once it is in place.
+// One thread, so this thread's capture sees the checks' events too (other tests of this binary
+// log from the same callsites on other threads; `capture` keeps their events out).
 #[tokio::test(flavor = "current_thread")]
 async fn the_full_error_is_logged_once_per_status_change_not_per_probe() {
-    let warm_up = app_state();
-    refresh(&warm_up).await;
-    warm_up.db.set(DOWN);
-    refresh(&warm_up).await;
-    warm_up.db.set(UP);
-    refresh(&warm_up).await;
     let (events, _guard) = health_tests::log::capture();
-    tracing::callsite::rebuild_interest_cache();
 
     let state = app_state();
     let addr = serve_app(&state, |r| r).await;

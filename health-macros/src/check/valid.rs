@@ -65,7 +65,16 @@ fn no_abi(sig: &Signature, cx: &mut Ctxt) {
 }
 
 fn not_generic(sig: &Signature, cx: &mut Ctxt) {
-    if !sig.generics.params.is_empty() {
+    if only_lifetimes(sig) {
+        let lifetimes = crate::tokens::compact(sig.generics.to_token_stream());
+        cx.error_spanned_by(
+            &sig.generics,
+            format!(
+                "remove the lifetime parameter `{lifetimes}` and its uses: a `#[health_check]` \
+                 function takes the state as `&YourState`"
+            ),
+        );
+    } else if !sig.generics.params.is_empty() {
         cx.error_spanned_by(
             &sig.generics,
             "a `#[health_check]` function cannot be generic: the registry is built at compile time \
@@ -77,6 +86,17 @@ fn not_generic(sig: &Signature, cx: &mut Ctxt) {
             "a `#[health_check]` function cannot have a `where` clause; remove it",
         );
     }
+}
+
+/// Whether the function declares lifetime parameters and nothing else: one mistake (a named
+/// lifetime), reported once, under the declaration, and not again at each use.
+fn only_lifetimes(sig: &Signature) -> bool {
+    !sig.generics.params.is_empty()
+        && sig
+            .generics
+            .params
+            .iter()
+            .all(|p| matches!(p, syn::GenericParam::Lifetime(_)))
 }
 
 fn not_variadic(sig: &Signature, cx: &mut Ctxt) {
@@ -99,13 +119,13 @@ fn parameters(sig: &Signature, cx: &mut Ctxt) {
                 "a `#[health_check]` function takes at most one parameter, the state as \
                  `&YourState`; remove this one and read what you need from the state",
             ),
-            FnArg::Typed(typed) => state_parameter(typed, cx),
+            FnArg::Typed(typed) => state_parameter(typed, only_lifetimes(sig), cx),
         }
     }
 }
 
 /// The state parameter: a shared reference, without a named lifetime, to a concrete type.
-fn state_parameter(typed: &PatType, cx: &mut Ctxt) {
+fn state_parameter(typed: &PatType, declared: bool, cx: &mut Ctxt) {
     const GENERIC: &str =
         "a `#[health_check]` function cannot be generic: take the concrete state, `&YourState`";
     match &*typed.ty {
@@ -114,11 +134,16 @@ fn state_parameter(typed: &PatType, cx: &mut Ctxt) {
             "checks run concurrently, so they borrow the state shared: take `&YourState`, \
              not `&mut YourState` (use interior mutability for what must change)",
         ),
-        Type::Reference(r) if r.lifetime.as_ref().is_some_and(|l| l.ident != "_") => cx
-            .error_spanned_by(
-                &r.lifetime,
-                "remove the lifetime: a `#[health_check]` function takes the state as `&YourState`",
-            ),
+        Type::Reference(r) if r.lifetime.as_ref().is_some_and(|l| l.ident != "_") => {
+            // A lifetime declared on the function was reported there already.
+            if !declared {
+                cx.error_spanned_by(
+                    &r.lifetime,
+                    "remove the lifetime: a `#[health_check]` function takes the state as \
+                     `&YourState`",
+                );
+            }
+        }
         Type::Reference(r) if matches!(&*r.elem, Type::ImplTrait(_)) => {
             cx.error_spanned_by(&r.elem, GENERIC)
         }
@@ -164,19 +189,7 @@ fn wrapped_state(ty: &Type) -> Option<&Type> {
 /// A type as the user wrote it, without the spaces token printing puts around `<`, `>`, `::`
 /// and after `&` (`State<AppState>`, not `State < AppState >`).
 fn as_written(ty: &Type) -> String {
-    let mut text = ty.to_token_stream().to_string();
-    for (spaced, tight) in [
-        (" <", "<"),
-        ("< ", "<"),
-        (" >", ">"),
-        (" ::", "::"),
-        (":: ", "::"),
-        (" ,", ","),
-        ("& ", "&"),
-    ] {
-        text = text.replace(spaced, tight);
-    }
-    text
+    crate::tokens::compact(ty.to_token_stream())
 }
 
 /// A return type is written (whether it is a check result is for the type checker).

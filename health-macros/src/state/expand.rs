@@ -130,7 +130,10 @@ fn duplicate_fix(state: &State, index: usize) -> String {
         let earlier = state.fn_checks[..index]
             .iter()
             .find(|other| last(other).as_ref() == Some(&name))?;
-        Some((compact(earlier), compact(path)))
+        Some((
+            crate::tokens::compact(earlier.to_token_stream()),
+            crate::tokens::compact(path.to_token_stream()),
+        ))
     });
     match same_fn {
         Some((earlier, here)) => format!(
@@ -140,12 +143,4 @@ fn duplicate_fix(state: &State, index: usize) -> String {
         ),
         None => "\"; give each check a distinct `name = \"...\"`".to_string(),
     }
-}
-
-/// A path as written, without the spaces token printing puts around `::`.
-fn compact(path: &syn::Path) -> String {
-    path.to_token_stream()
-        .to_string()
-        .replace(" :: ", "::")
-        .replace(":: ", "::")
 }

@@ -50,6 +50,7 @@ pub(crate) fn check<'a>(input: &'a Input<'a>, cx: &mut Ctxt) -> Option<State<'a>
     let fields = input.fields.as_deref()?;
     let field_checks = field_checks(fields, cx);
     distinct_field_names(input.ident, &field_checks, cx);
+    fields_not_listed(&input.container.checks, &field_checks, cx);
     let lifecycle = one_lifecycle(input, fields, cx)?;
     Some(State {
         ident: input.ident,
@@ -59,6 +60,33 @@ pub(crate) fn check<'a>(input: &'a Input<'a>, cx: &mut Ctxt) -> Option<State<'a>
         field_checks,
         lifecycle,
     })
+}
+
+/// A `checks(...)` entry that names a field check of the state, named like its field. Most
+/// likely the field listed by mistake (its own attribute registers it); if a function of that
+/// name is also a check, the two clash on their name. Either way one error says both fixes.
+/// (A field that is not a check, or whose check has another name, may share its name with a
+/// `#[health_check]` function: `db: PgPool` beside `fn db()` is fine.)
+fn fields_not_listed(listed: &[syn::Path], checks: &[FieldCheck<'_>], cx: &mut Ctxt) {
+    for path in listed {
+        let Some(ident) = path.get_ident() else {
+            continue;
+        };
+        let same = checks.iter().any(|check| {
+            matches!(check.member, Member::Named(field) if field == ident) && *ident == check.name
+        });
+        if same {
+            cx.error_spanned_by(
+                path,
+                format!(
+                    "`{ident}` is the field check `{ident}`, which its `#[health(check(...))]` \
+                     attribute registers already: remove `{ident}` from `checks(...)`; if \
+                     `{ident}` is also a `#[health_check]` function, give it or the field check \
+                     a distinct `name = \"...\"`"
+                ),
+            );
+        }
+    }
 }
 
 fn not_generic(input: &Input, cx: &mut Ctxt) {
