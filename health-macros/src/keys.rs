@@ -93,18 +93,18 @@ impl Kind {
 
 /// A key's value when it is not given.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Default {
+pub(crate) enum KeyDefault {
     /// A number, read from `defaults.rs` (shared with the runtime).
     Number(u64),
     /// A rule or a state, in words.
     Words(&'static str),
 }
 
-impl fmt::Display for Default {
+impl fmt::Display for KeyDefault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Default::Number(n) => write!(f, "{n}"),
-            Default::Words(words) => f.write_str(words),
+            KeyDefault::Number(n) => write!(f, "{n}"),
+            KeyDefault::Words(words) => f.write_str(words),
         }
     }
 }
@@ -153,7 +153,7 @@ pub(crate) struct KeyDef {
     /// What the key does, as documented on `#[health_check]` (held to it by a unit test).
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) doc: &'static str,
-    pub(crate) default: Default,
+    pub(crate) default: KeyDefault,
     pub(crate) setter: Setter,
     /// A value shown in messages (`timeout_ms = 500`); an example, not the default.
     pub(crate) example: &'static str,
@@ -170,7 +170,7 @@ pub(crate) const CHECK_KEYS: &[KeyDef] = &[
         kind: Kind::Name,
         doc: "the check's name in reports, URLs and metric labels: 1 to 63 lowercase letters, \
               digits, `_` or `-`, starting with a letter",
-        default: Default::Words("the function's name (the field's name for a field check)"),
+        default: KeyDefault::Words("the function's name (the field's name for a field check)"),
         setter: Setter::New,
         example: "\"database\"",
         rule: "a string literal",
@@ -181,7 +181,7 @@ pub(crate) const CHECK_KEYS: &[KeyDef] = &[
         name: "timeout_ms",
         kind: Kind::Millis,
         doc: "the run is abandoned, and the check unhealthy, after N ms",
-        default: Default::Number(defaults::DEFAULT_TIMEOUT_MS),
+        default: KeyDefault::Number(defaults::DEFAULT_TIMEOUT_MS),
         setter: Setter::Value("timeout_ms"),
         example: "500",
         rule: "a positive number of milliseconds",
@@ -192,7 +192,7 @@ pub(crate) const CHECK_KEYS: &[KeyDef] = &[
         name: "degraded_ms",
         kind: Kind::Millis,
         doc: "a healthy run slower than N ms counts as degraded; below `timeout_ms`",
-        default: Default::Words("none, a healthy run is never degraded"),
+        default: KeyDefault::Words("none, a healthy run is never degraded"),
         setter: Setter::Value("degraded_ms"),
         example: "100",
         rule: "a positive number of milliseconds",
@@ -203,7 +203,7 @@ pub(crate) const CHECK_KEYS: &[KeyDef] = &[
         name: "critical",
         kind: Kind::Flag,
         doc: "when the check is unhealthy, the probes it gates fail; otherwise they only degrade",
-        default: Default::Words("not critical"),
+        default: KeyDefault::Words("not critical"),
         setter: Setter::Enable("critical"),
         example: "critical",
         rule: "write `critical`, or leave it out for a check whose failure only degrades",
@@ -214,7 +214,7 @@ pub(crate) const CHECK_KEYS: &[KeyDef] = &[
         name: "startup",
         kind: Kind::Flag,
         doc: "the check gates the startup probe",
-        default: Default::Words("a check that names no probe gates readiness"),
+        default: KeyDefault::Words("a check that names no probe gates readiness"),
         setter: Setter::Gates(Probe::Startup),
         example: "startup",
         rule: "write `startup` to make the check gate the startup probe, or leave it out",
@@ -225,7 +225,7 @@ pub(crate) const CHECK_KEYS: &[KeyDef] = &[
         name: "live",
         kind: Kind::Flag,
         doc: "the check gates the liveness probe",
-        default: Default::Words("a check that names no probe gates readiness"),
+        default: KeyDefault::Words("a check that names no probe gates readiness"),
         setter: Setter::Gates(Probe::Live),
         example: "live",
         rule: "write `live` to make the check gate the live probe, or leave it out",
@@ -236,7 +236,7 @@ pub(crate) const CHECK_KEYS: &[KeyDef] = &[
         name: "ready",
         kind: Kind::Flag,
         doc: "the check gates the readiness probe (with another probe: both)",
-        default: Default::Words("a check that names no probe gates readiness"),
+        default: KeyDefault::Words("a check that names no probe gates readiness"),
         setter: Setter::Gates(Probe::Ready),
         example: "ready",
         rule: "write `ready` to make the check gate the ready probe, or leave it out",
@@ -247,7 +247,7 @@ pub(crate) const CHECK_KEYS: &[KeyDef] = &[
         name: "interval_ms",
         kind: Kind::Millis,
         doc: "the time between two background runs; at least `timeout_ms`",
-        default: Default::Number(defaults::DEFAULT_INTERVAL_MS),
+        default: KeyDefault::Number(defaults::DEFAULT_INTERVAL_MS),
         setter: Setter::Value("interval_ms"),
         example: "5000",
         rule: "a positive number of milliseconds",
@@ -259,7 +259,7 @@ pub(crate) const CHECK_KEYS: &[KeyDef] = &[
         kind: Kind::Count,
         doc: "consecutive worse results needed before the reported status turns worse \
               (1: no damping)",
-        default: Default::Number(defaults::DEFAULT_FAILURE_THRESHOLD as u64),
+        default: KeyDefault::Number(defaults::DEFAULT_FAILURE_THRESHOLD as u64),
         setter: Setter::Value("failure_threshold"),
         example: "3",
         rule: "a count of at least 1 (1 turns damping off)",
@@ -271,7 +271,7 @@ pub(crate) const CHECK_KEYS: &[KeyDef] = &[
         kind: Kind::Count,
         doc: "consecutive better results needed before the reported status turns better \
               (1: no damping)",
-        default: Default::Number(defaults::DEFAULT_SUCCESS_THRESHOLD as u64),
+        default: KeyDefault::Number(defaults::DEFAULT_SUCCESS_THRESHOLD as u64),
         setter: Setter::Value("success_threshold"),
         example: "2",
         rule: "a count of at least 1 (1 turns damping off)",
@@ -283,7 +283,7 @@ pub(crate) const CHECK_KEYS: &[KeyDef] = &[
         kind: Kind::Count,
         doc: "consecutive failed runs that open the circuit breaker; at least \
               `failure_threshold`",
-        default: Default::Words("`failure_threshold + 1`"),
+        default: KeyDefault::Words("`failure_threshold + 1`"),
         setter: Setter::Value("breaker_threshold"),
         example: "3",
         rule: "a count of at least 1 (to turn the circuit breaker off, write `no_breaker` instead)",
@@ -294,7 +294,7 @@ pub(crate) const CHECK_KEYS: &[KeyDef] = &[
         name: "backoff_ms",
         kind: Kind::Millis,
         doc: "how long the circuit stays open the first time it opens",
-        default: Default::Words("the interval"),
+        default: KeyDefault::Words("the interval"),
         setter: Setter::Value("backoff_ms"),
         example: "5000",
         rule: "a positive number of milliseconds",
@@ -306,7 +306,7 @@ pub(crate) const CHECK_KEYS: &[KeyDef] = &[
         kind: Kind::Millis,
         doc: "the longest the circuit stays open; at least the first back-off, which replaces \
               the default when it is longer",
-        default: Default::Number(defaults::DEFAULT_MAX_BACKOFF_MS),
+        default: KeyDefault::Number(defaults::DEFAULT_MAX_BACKOFF_MS),
         setter: Setter::Value("max_backoff_ms"),
         example: "60000",
         rule: "a positive number of milliseconds",
@@ -318,7 +318,7 @@ pub(crate) const CHECK_KEYS: &[KeyDef] = &[
         kind: Kind::Flag,
         doc: "turns the circuit breaker off: the check runs every interval however often it \
               fails; excludes the three keys above",
-        default: Default::Words("the breaker is on"),
+        default: KeyDefault::Words("the breaker is on"),
         setter: Setter::Unit("no_breaker"),
         example: "no_breaker",
         rule: "write `no_breaker` to turn the circuit breaker off, or leave it out",
@@ -330,7 +330,7 @@ pub(crate) const CHECK_KEYS: &[KeyDef] = &[
         kind: Kind::CratePath,
         doc: "the path through which the generated code reaches the runtime, e.g. \
               `\"health_core\"` or a re-export (on a derive, write it on the struct)",
-        default: Default::Words("`::health_axum`"),
+        default: KeyDefault::Words("`::health_axum`"),
         setter: Setter::Root,
         example: "\"health_core\"",
         rule: "the path of the crate re-exporting the runtime as a string",
@@ -398,8 +398,8 @@ impl Key {
     /// The key's default as a number; `None` when it is a rule rather than a number.
     pub(crate) fn default_number(self) -> Option<u64> {
         match self.def().default {
-            Default::Number(n) => Some(n),
-            Default::Words(_) => None,
+            KeyDefault::Number(n) => Some(n),
+            KeyDefault::Words(_) => None,
         }
     }
 }
@@ -457,7 +457,7 @@ pub(crate) struct AttrKeyDef {
     /// How the key is written, as documented.
     pub(crate) syntax: &'static str,
     pub(crate) doc: &'static str,
-    pub(crate) default: Default,
+    pub(crate) default: KeyDefault,
 }
 
 /// The keys of `#[health(...)]` on the struct.
@@ -466,19 +466,19 @@ pub(crate) const CONTAINER_KEYS: &[AttrKeyDef] = &[
         name: "checks",
         syntax: "checks(path, ...)",
         doc: "the `#[health_check]` functions of this state, by path",
-        default: Default::Words("no function check"),
+        default: KeyDefault::Words("no function check"),
     },
     AttrKeyDef {
         name: "version",
         syntax: "version = \"...\"",
         doc: "the version the reports show",
-        default: Default::Words("the crate's `CARGO_PKG_VERSION`"),
+        default: KeyDefault::Words("the crate's `CARGO_PKG_VERSION`"),
     },
     AttrKeyDef {
         name: "crate",
         syntax: "crate = \"path\"",
         doc: "the path through which the generated code reaches the runtime",
-        default: Default::Words("`::health_axum`"),
+        default: KeyDefault::Words("`::health_axum`"),
     },
 ];
 
@@ -488,14 +488,14 @@ pub(crate) const FIELD_KEYS: &[AttrKeyDef] = &[
         name: "lifecycle",
         syntax: "lifecycle",
         doc: "marks the `Lifecycle` field; exactly one field has it",
-        default: Default::Words("required"),
+        default: KeyDefault::Words("required"),
     },
     AttrKeyDef {
         name: "check",
         syntax: "check(...)",
         doc: "registers the field, whose type implements `HealthCheck`, as a check; takes the \
               arguments of `#[health_check]` except `crate`, in parentheses",
-        default: Default::Words("the field is not a check"),
+        default: KeyDefault::Words("the field is not a check"),
     },
 ];
 
@@ -509,7 +509,7 @@ mod tests {
     use super::*;
 
     /// The documented line of a key: `- `syntax`: doc. Default: default.`
-    fn line(syntax: &str, doc: &str, default: &Default) -> String {
+    fn line(syntax: &str, doc: &str, default: &KeyDefault) -> String {
         format!("- `{syntax}`: {doc}. Default: {default}.")
     }
 
