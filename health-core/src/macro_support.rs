@@ -61,7 +61,7 @@ pub trait CheckError {
 #[diagnostic::do_not_recommend]
 impl<E: core::fmt::Display> CheckError for E {
     fn into_outcome(self) -> CheckOutcome {
-        CheckOutcome::unhealthy(self.to_string())
+        CheckOutcome::unhealthy(crate::outcome::message_of(&self))
     }
 }
 

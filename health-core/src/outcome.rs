@@ -119,7 +119,7 @@ impl<E: Display> IntoCheckOutcome for Result<(), E> {
     fn into_outcome(self) -> CheckOutcome {
         match self {
             Ok(()) => CheckOutcome::healthy(),
-            Err(error) => CheckOutcome::unhealthy(error.to_string()),
+            Err(error) => CheckOutcome::unhealthy(message_of(&error)),
         }
     }
 }
@@ -128,7 +128,15 @@ impl<E: Display> IntoCheckOutcome for Result<CheckOutcome, E> {
     fn into_outcome(self) -> CheckOutcome {
         match self {
             Ok(outcome) => outcome,
-            Err(error) => CheckOutcome::unhealthy(error.to_string()),
+            Err(error) => CheckOutcome::unhealthy(message_of(&error)),
         }
     }
+}
+
+/// The message of a check's error: its `Display` text in the alternate form (`{:#}`), which
+/// error types with a chain of causes (`anyhow::Error`, `eyre::Report`) use to print the whole
+/// chain, `cannot reach the queue: connection refused`, where `{}` prints only the outermost
+/// context. Every other type prints the same either way.
+pub(crate) fn message_of<E: Display + ?Sized>(error: &E) -> String {
+    format!("{error:#}")
 }

@@ -7,7 +7,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::ItemFn;
 
-use crate::marker::{cfgs, marker};
+use crate::marker::{self, cfgs, Site};
 use crate::root::Root;
 
 /// An item that could not be read at all: the item, unchanged, and the errors.
@@ -17,39 +17,55 @@ pub(crate) fn unparsed(item: TokenStream, errors: syn::Result<()>) -> TokenStrea
 }
 
 /// `#[health_check]` on error: the function, and its registration for every state with a spec
-/// that is never run, so a `#[health(checks(...))]` naming it adds no second error. A function
-/// with a `self` receiver sits in an `impl` or trait, where no type can be declared: there,
-/// only the function and the errors.
+/// that is never run, so a `#[health(checks(...))]` naming it adds no second error. An
+/// associated function (it takes `self` or `Self`) registers through an associated constant of
+/// its `impl`, where no type can be declared.
 pub(crate) fn check(func: &ItemFn, root: &Root, name: &str, errors: syn::Error) -> TokenStream {
     let errors = errors.to_compile_error();
-    // `const async fn` is rejected by rustc too: emit the function without `const`, so the
-    // mistake is reported once, in our words.
-    let mut func = func.clone();
-    func.sig.constness = None;
-    let func = &func;
-    if func.sig.receiver().is_some() {
-        return quote!(#func #errors);
-    }
     let p = root.private();
-    let ident = &func.sig.ident;
-    let marker = marker(func);
+    let function = marker::function(func);
     // A name no check can have (`!` breaks the name rule), which the derive's duplicate-name
     // check skips: the check's own name may be the error, and must not clash a second time.
     let name = format!("!{name}");
-    let cfgs = cfgs(func);
-    quote! {
-        #func
-        #marker
-        #(#cfgs)*
-        #[automatically_derived]
-        impl<S> #p::RegisteredCheck<S> for #ident {
-            const SPEC: #p::CheckSpec<S> = {
-                fn __health_check_run<S>(_: &S) -> #p::BoxFuture<'_, #p::CheckOutcome> {
-                    ::core::unreachable!("this check failed to compile")
-                }
-                #p::CheckSpec::new(#name, __health_check_run::<S>)
-            };
+    let cfgs: Vec<_> = cfgs(func).collect();
+    let never_run = quote! {
+        fn __health_check_run<S>(_: &S) -> #p::BoxFuture<'_, #p::CheckOutcome> {
+            ::core::unreachable!("this check failed to compile")
         }
+    };
+    let registration = match Site::of(func) {
+        Site::Associated => {
+            let spec_const = marker::spec_const(&func.sig.ident);
+            let vis = &func.vis;
+            quote! {
+                #(#cfgs)*
+                #[doc(hidden)]
+                #[allow(non_upper_case_globals, dead_code)]
+                #vis const #spec_const: #p::CheckSpec<Self> = {
+                    #never_run
+                    #p::CheckSpec::new(#name, __health_check_run::<Self>)
+                };
+            }
+        }
+        Site::Free => {
+            let ident = &func.sig.ident;
+            marker::marker(
+                func,
+                quote! {
+                    #[automatically_derived]
+                    impl<S> #p::RegisteredCheck<S> for #ident {
+                        const SPEC: #p::CheckSpec<S> = {
+                            #never_run
+                            #p::CheckSpec::new(#name, __health_check_run::<S>)
+                        };
+                    }
+                },
+            )
+        }
+    };
+    quote! {
+        #function
+        #registration
         #errors
     }
 }

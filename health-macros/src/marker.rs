@@ -1,10 +1,29 @@
-//! The hidden type a `#[health_check]` function registers through: a type named like the
-//! function, so that `#[health(checks(path))]` finds the check by the function's own path. Both
-//! the expansion and the fallback emit it.
+//! How a `#[health_check]` function is found again by `#[health(checks(path))]`.
+//!
+//! **A free function** (module or block level) registers through a hidden type *named like the
+//! function*: types and functions live in different namespaces, so the pair travels together
+//! through `use` and paths, and the derive reaches the spec as
+//! `<path as RegisteredCheck<State>>::SPEC`. A module or type of the same name in the same
+//! scope clashes with it. (A glob import from a hidden module would let the user's item shadow
+//! the marker instead, but rustc then prints the hidden module's path in every message about
+//! the check, and suggests importing it from there: the clash is the lesser evil. Declaring the
+//! implementation inside the type, to make the registration one item, trips the
+//! `non_local_definitions` lint.)
+//!
+//! **An associated function** of the state (`&self`, or a parameter `&Self`) sits in an `impl`,
+//! where no type, module or `use` can be declared. It registers through an associated constant,
+//! `__HEALTH_CHECK_<name>`, which the derive reaches for entries written `Self::name` or
+//! `AppState::name`.
+//!
+//! Both forms also declare the *unlisted warning*: a function named
+//! `<name>_is_not_listed_in_any_health_checks`, called only when the check runs, so that a
+//! check no `checks(...)` lists gets rustc's dead-code warning in words that say what is wrong
+//! (a proc macro has no stable way to emit a warning of its own).
 
 use proc_macro2::TokenStream;
-use quote::quote;
-use syn::ItemFn;
+use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
+use syn::{FnArg, Ident, ItemFn, Type};
 
 /// The function's `#[cfg(...)]` attributes: whatever is emitted beside it exists exactly when
 /// it does.
@@ -12,16 +31,97 @@ pub(crate) fn cfgs(func: &ItemFn) -> impl Iterator<Item = &syn::Attribute> {
     func.attrs.iter().filter(|a| a.path().is_ident("cfg"))
 }
 
-/// The hidden type that carries the registration, named like the function.
-pub(crate) fn marker(func: &ItemFn) -> TokenStream {
-    let vis = &func.vis;
+/// Where the function sits, as far as its signature tells.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Site {
+    /// A free function: module or block level.
+    Free,
+    /// An associated function of the state: it takes `&self` or `&Self`.
+    Associated,
+}
+
+impl Site {
+    /// `Associated` when the signature names `self` or `Self` in its first parameter (only an
+    /// associated function can); otherwise `Free`. A function in an `impl` that names its state
+    /// type instead (`&AppState`) cannot be told apart, and is treated as free.
+    pub(crate) fn of(func: &ItemFn) -> Site {
+        match func.sig.inputs.first() {
+            Some(FnArg::Receiver(_)) => Site::Associated,
+            Some(FnArg::Typed(typed)) if mentions_self_type(&typed.ty) => Site::Associated,
+            _ => Site::Free,
+        }
+    }
+}
+
+/// Whether `ty` is `Self` or a reference to it.
+fn mentions_self_type(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(r) => mentions_self_type(&r.elem),
+        Type::Path(p) => p.qself.is_none() && p.path.is_ident("Self"),
+        Type::Paren(p) => mentions_self_type(&p.elem),
+        _ => false,
+    }
+}
+
+/// The associated constant through which an associated function's check is found.
+pub(crate) fn spec_const(ident: &Ident) -> Ident {
+    format_ident!("__HEALTH_CHECK_{}", ident.unraw(), span = ident.span())
+}
+
+/// The function whose dead-code warning says that a check is listed nowhere.
+pub(crate) fn unlisted_warning(func: &ItemFn) -> Ident {
     let ident = &func.sig.ident;
+    format_ident!(
+        "{}_is_not_listed_in_any_health_checks",
+        ident.unraw(),
+        span = ident.span()
+    )
+}
+
+/// The function as written, with `const` dropped (rustc rejects `const async fn` too, and the
+/// mistake is reported once, in our words) and its own dead-code warning silenced: whether it
+/// is registered is what the unlisted warning says.
+pub(crate) fn function(func: &ItemFn) -> TokenStream {
+    let mut func = func.clone();
+    func.sig.constness = None;
+    quote! {
+        #[allow(dead_code)]
+        #func
+    }
+}
+
+/// The unlisted warning: an empty function beside the check, called from its run function.
+pub(crate) fn unlisted_warning_fn(func: &ItemFn) -> TokenStream {
+    let warning = unlisted_warning(func);
     let cfgs = cfgs(func);
+    quote_spanned! {func.sig.ident.span()=>
+        #(#cfgs)*
+        #[doc(hidden)]
+        #[inline(always)]
+        #[allow(non_snake_case, clippy::missing_const_for_fn)]
+        fn #warning() {}
+    }
+}
+
+/// A free function's marker type, with the function's visibility and `cfg`s, followed by
+/// `registration` (its `RegisteredCheck` implementation) under the same `cfg`s.
+pub(crate) fn marker(func: &ItemFn, registration: TokenStream) -> TokenStream {
+    let vis = &func.vis;
+    // Spanned at the attribute, not at the function's name: rustc's dead-code lint ignores
+    // items that come from a macro expansion, so an unused marker says nothing, and the only
+    // dead-code warning of an unlisted check is the one that says so (`unlisted_warning`). No
+    // `allow(dead_code)` either: it would make the marker a root of the analysis, and keep the
+    // unlisted warning from ever firing.
+    let mut ident = func.sig.ident.clone();
+    ident.set_span(proc_macro2::Span::call_site());
+    let cfgs: Vec<_> = cfgs(func).collect();
     quote! {
         #(#cfgs)*
         #[doc(hidden)]
         #[doc = "Registry entry of the `#[health_check]` function of the same name."]
-        #[allow(non_camel_case_types, dead_code, unreachable_pub)]
+        #[allow(non_camel_case_types, unreachable_pub)]
         #vis enum #ident {}
+        #(#cfgs)*
+        #registration
     }
 }

@@ -2,7 +2,7 @@
 
 use proc_macro2::TokenStream;
 
-/// Tokens printed without the spaces token printing puts around `<`, `>`, `::`, `,` and `&`.
+/// Tokens printed without the spaces token printing puts around `<`, `>`, `::`, `,`, `:` and `&`.
 pub(crate) fn compact(tokens: TokenStream) -> String {
     let mut text = tokens.to_string();
     for (spaced, tight) in [
@@ -13,6 +13,7 @@ pub(crate) fn compact(tokens: TokenStream) -> String {
         (":: ", "::"),
         (" ,", ","),
         ("& ", "&"),
+        (" : ", ": "),
     ] {
         text = text.replace(spaced, tight);
     }

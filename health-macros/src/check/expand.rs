@@ -1,8 +1,8 @@
-//! Code generation for `#[health_check]`: beside the function, emitted unchanged, a hidden
-//! uninhabited type *with the same name* that implements `RegisteredCheck<State>`. Types and
-//! functions live in different namespaces, so the pair travels together through `use` and
-//! paths, and `#[health(checks(path))]` reaches the check's spec through
-//! `<path as RegisteredCheck<State>>::SPEC`.
+//! Code generation for `#[health_check]`: the function, emitted as written, and the
+//! registration through which `#[health(checks(...))]` finds its spec (see [`crate::marker`]):
+//! for a free function, a hidden type named like it implementing `RegisteredCheck<State>`; for
+//! an associated function of the state, an associated constant. Either way the run function
+//! calls the unlisted warning, so it is dead exactly when no `checks(...)` lists the check.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
@@ -10,50 +10,100 @@ use syn::spanned::Spanned;
 use syn::Type;
 
 use crate::args::expand::spec_expr;
-use crate::marker::{cfgs, marker};
+use crate::marker::{self, cfgs, Site};
 use crate::root::Root;
 
 use super::ast::Input;
 
-/// The function, its marker type and the registration. Only called on valid input, whose
-/// return type is written.
+/// The function and its registration. Only called on valid input, whose return type is
+/// written.
 pub(crate) fn register(input: &Input, root: &Root, name: &str) -> TokenStream {
-    let func = &input.func;
+    match Site::of(&input.func) {
+        Site::Free => register_free(input, root, name),
+        Site::Associated => register_associated(input, root, name),
+    }
+}
+
+/// A free function: the marker type and its `RegisteredCheck` implementation.
+fn register_free(input: &Input, root: &Root, name: &str) -> TokenStream {
+    let func = marker::function(&input.func);
     let p = root.private();
-    let ident = &func.sig.ident;
-    let marker = marker(func);
-    let cfgs = cfgs(func);
-    let run = run_fn(input, &p);
-    let (generics, state, spec) = match &input.state {
+    let warning = marker::unlisted_warning_fn(&input.func);
+    let warning_ident = marker::unlisted_warning(&input.func);
+    let ident = &input.func.sig.ident;
+    let (generics, state, spec, call) = match &input.state {
         Some(state) => (
             quote!(),
             state.to_token_stream(),
             spec_expr(&input.args, root, name, quote!(__health_check_run)),
+            quote!(#ident(state)),
         ),
         None => (
             quote!(<S>),
             quote!(S),
             spec_expr(&input.args, root, name, quote!(__health_check_run::<S>)),
+            quote!(#ident()),
         ),
     };
-    quote! {
-        #func
-        #marker
-        #(#cfgs)*
+    let parameter = match &input.state {
+        Some(state) => quote!(state: &#state),
+        None => quote!(_: &S),
+    };
+    let body = run_body(input, &p, call);
+    let registration = quote! {
         #[automatically_derived]
         impl #generics #p::RegisteredCheck<#state> for #ident {
             const SPEC: #p::CheckSpec<#state> = {
-                #run
+                fn __health_check_run #generics (#parameter) -> #p::BoxFuture<'_, #p::CheckOutcome> {
+                    #warning_ident();
+                    #body
+                }
                 #spec
             };
         }
+    };
+    let marker = marker::marker(&input.func, registration);
+    quote! {
+        #func
+        #marker
+        #warning
     }
 }
 
-/// `fn __health_check_run(state: &State) -> BoxFuture<CheckOutcome>`, calling the function
-/// (generic over the state when the function takes none).
-fn run_fn(input: &Input, p: &TokenStream) -> TokenStream {
+/// An associated function of the state: an associated constant holding the spec, and the run
+/// function, which is itself the unlisted warning.
+fn register_associated(input: &Input, root: &Root, name: &str) -> TokenStream {
+    let func = marker::function(&input.func);
+    let p = root.private();
+    let vis = &input.func.vis;
     let ident = &input.func.sig.ident;
+    let spec_const = marker::spec_const(ident);
+    let run = marker::unlisted_warning(&input.func);
+    let cfgs: Vec<_> = cfgs(&input.func).collect();
+    let spec = spec_expr(&input.args, root, name, quote!(Self::#run));
+    let body = run_body(input, &p, quote!(Self::#ident(state)));
+    // Spanned on the function's name, so that rustc's dead-code lint, which ignores items that
+    // come from a macro expansion, reports it there when no `checks(...)` lists the check.
+    let run_fn = quote_spanned! {ident.span()=>
+        #[doc(hidden)]
+        #[allow(non_snake_case)]
+        fn #run(state: &Self) -> #p::BoxFuture<'_, #p::CheckOutcome> {
+            #body
+        }
+    };
+    quote! {
+        #func
+        #(#cfgs)*
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals)]
+        #vis const #spec_const: #p::CheckSpec<Self> = #spec;
+        #(#cfgs)*
+        #run_fn
+    }
+}
+
+/// The body of the run function: call the check, await it, convert its result.
+fn run_body(input: &Input, p: &TokenStream, call: TokenStream) -> TokenStream {
     let async_span = input.func.sig.asyncness.span();
     let output_ty = input
         .output
@@ -62,20 +112,11 @@ fn run_fn(input: &Input, p: &TokenStream) -> TokenStream {
     let output_span = output_ty.span();
     let output = quote_spanned!(output_span=> __health_check_output);
     let into = into_outcome(output_ty, &output, p);
-    let (generics, state, call) = match &input.state {
-        Some(state) => (quote!(), quote!(state: &#state), quote!(#ident(state))),
-        None => (quote!(<S>), quote!(_: &S), quote!(#ident())),
-    };
-    let boxed = quote_spanned! {async_span=>
+    quote_spanned! {async_span=>
         #p::Box::pin(async move {
             let #output = #call.await;
             #into
         })
-    };
-    quote! {
-        fn __health_check_run #generics (#state) -> #p::BoxFuture<'_, #p::CheckOutcome> {
-            #boxed
-        }
     }
 }
 

@@ -15,6 +15,7 @@ use super::ast::Input;
 /// Checks everything the macro can see; returns the check's name.
 pub(crate) fn check(input: &Input, cx: &mut Ctxt) -> String {
     check_args(&input.args, cx);
+    not_repeated(input, cx);
     let sig = &input.func.sig;
     not_const(sig, cx);
     is_async(sig, cx);
@@ -25,6 +26,16 @@ pub(crate) fn check(input: &Input, cx: &mut Ctxt) -> String {
     parameters(sig, cx);
     returns(sig, cx);
     check_name(input, cx)
+}
+
+fn not_repeated(input: &Input, cx: &mut Ctxt) {
+    if let Some(attr) = &input.repeated {
+        cx.error_spanned_by(
+            attr,
+            "`#[health_check]` is applied twice to this function; remove this one (give all the \
+             arguments to one attribute)",
+        );
+    }
 }
 
 fn not_const(sig: &Signature, cx: &mut Ctxt) {
@@ -109,17 +120,44 @@ fn not_variadic(sig: &Signature, cx: &mut Ctxt) {
 fn parameters(sig: &Signature, cx: &mut Ctxt) {
     for (i, input) in sig.inputs.iter().enumerate() {
         match input {
-            FnArg::Receiver(receiver) => cx.error_spanned_by(
-                receiver,
-                "a `#[health_check]` function cannot take `self`: make it a free function \
-                 outside the `impl` block that takes the state as `state: &YourState`",
-            ),
+            FnArg::Receiver(receiver) => receiver_parameter(receiver, only_lifetimes(sig), cx),
             FnArg::Typed(_) if i > 0 => cx.error_spanned_by(
                 input,
                 "a `#[health_check]` function takes at most one parameter, the state as \
                  `&YourState`; remove this one and read what you need from the state",
             ),
             FnArg::Typed(typed) => state_parameter(typed, only_lifetimes(sig), cx),
+        }
+    }
+}
+
+/// `&self`: an associated function of the state, which it borrows shared. Taking it by value,
+/// mutably, or in a smart pointer cannot work: checks run concurrently on a shared state.
+fn receiver_parameter(receiver: &syn::Receiver, declared: bool, cx: &mut Ctxt) {
+    // syn gives every receiver its type: `&self` is `&Self`, `self: Arc<Self>` is `Arc<Self>`.
+    let shared = matches!(&*receiver.ty, Type::Reference(r) if r.mutability.is_none()
+        && matches!(&*r.elem, Type::Path(p) if p.path.is_ident("Self")));
+    if !shared {
+        let written = crate::tokens::compact(receiver.to_token_stream());
+        cx.error_spanned_by(
+            receiver,
+            format!(
+                "a `#[health_check]` method borrows the state shared: take `&self` instead of \
+                 `{written}` (checks run concurrently; use interior mutability for what must \
+                 change)"
+            ),
+        );
+    } else if let Type::Reference(syn::TypeReference {
+        lifetime: Some(lifetime),
+        ..
+    }) = &*receiver.ty
+    {
+        // A lifetime declared on the function was reported there already.
+        if lifetime.ident != "_" && !declared {
+            cx.error_spanned_by(
+                lifetime,
+                "remove the lifetime: a `#[health_check]` method takes `&self`",
+            );
         }
     }
 }

@@ -14,11 +14,7 @@ use super::valid::{FieldCheck, State};
 pub(crate) fn expand(state: &State) -> TokenStream {
     let p = state.root.private();
     let ident = state.ident;
-    let fn_entries = state.fn_checks.iter().map(|path| {
-        quote_spanned! {path.span()=>
-            <#path as #p::RegisteredCheck<#ident>>::SPEC
-        }
-    });
+    let fn_entries = state.fn_checks.iter().map(|path| fn_entry(path, ident, &p));
     let field_entries = state
         .field_checks
         .iter()
@@ -43,6 +39,28 @@ pub(crate) fn expand(state: &State) -> TokenStream {
             }
         }
         #unique_names
+    }
+}
+
+/// The spec of a `checks(...)` entry. A free function is reached through its marker type; an
+/// associated function of this state (`Self::name`, `AppState::name`, `crate::AppState::name`)
+/// through its associated constant (see `crate::marker`).
+fn fn_entry(path: &syn::Path, ident: &syn::Ident, p: &TokenStream) -> TokenStream {
+    let segments = &path.segments;
+    let owner = segments.len().checked_sub(2).map(|i| &segments[i].ident);
+    let associated = owner.is_some_and(|owner| owner == "Self" || owner == ident);
+    match segments.last() {
+        Some(last) if associated && path.segments.iter().all(|s| s.arguments.is_none()) => {
+            let spec_const = crate::marker::spec_const(&last.ident);
+            let owner = segments.iter().take(segments.len() - 1);
+            let colon = path.leading_colon;
+            quote_spanned! {path.span()=>
+                #colon #(#owner::)* #spec_const
+            }
+        }
+        _ => quote_spanned! {path.span()=>
+            <#path as #p::RegisteredCheck<#ident>>::SPEC
+        },
     }
 }
 

@@ -1,6 +1,8 @@
+// A check in the state's `impl` that names the state type instead of `Self`.
 use health_axum::prelude::*;
 
 #[derive(Clone, HealthState)]
+#[health(checks(AppState::database))]
 struct AppState {
     #[health(lifecycle)]
     lifecycle: Lifecycle,
@@ -8,7 +10,8 @@ struct AppState {
 
 impl AppState {
     #[health_check]
-    async fn check(&self) -> Result<(), String> {
+    async fn database(state: &AppState) -> Result<(), String> {
+        let _ = state;
         Ok(())
     }
 }
