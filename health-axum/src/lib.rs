@@ -53,10 +53,10 @@ pub use health_core::{
 pub use health_macros::{health_check, HealthState};
 pub use policy::Details;
 pub use response::{BODY_BUDGET, MESSAGE_LIMIT};
-pub use router::{HealthRouter, HealthRouterExt};
+pub use router::{HealthRouter, HealthRouterExt, ProbeRouterState};
 pub use serve::{
-    serve, Serve, ServeFuture, DEFAULT_BACKLOG, DEFAULT_DRAIN_DELAY, DEFAULT_IDLE_TIMEOUT,
-    DEFAULT_SHUTDOWN_TIMEOUT, PROBE_IDLE_TIMEOUT,
+    serve, IntoServedRouter, Serve, ServeFuture, DEFAULT_BACKLOG, DEFAULT_DRAIN_DELAY,
+    DEFAULT_IDLE_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, PROBE_IDLE_TIMEOUT,
 };
 
 /// The engine's own vocabulary, for code that evaluates probes or builds specs without the

@@ -173,13 +173,15 @@ impl<S: HealthState> HealthRouter<S> {
     }
 
     /// The routes, ready to be merged into the application's router, for a router state `R`
-    /// that leads to `S`: `S` itself, `Arc<S>`, or any state that implements
-    /// [`AsHealthState`]. `R` is usually inferred from `with_state` or `merge`.
+    /// that leads to `S` ([`ProbeRouterState`]): `S` itself, `Arc<S>`, or any state that
+    /// implements [`AsHealthState`]. `R` is usually inferred from `with_state` or `merge`.
+    /// To serve the routes alone (on the probe port, say), give them their state:
+    /// `AppState::health_router().build().with_state(state)`.
     ///
     /// # Panics
     /// If a path does not start with `/`, ends with `/`, or two probes share a path: all are
     /// programming errors, reported when the router is built at start-up.
-    pub fn build<R: AsHealthState<State = S>>(self) -> Router<R> {
+    pub fn build<R: ProbeRouterState<S>>(self) -> Router<R> {
         let paths = self.paths();
         let config = Arc::new(Config {
             version: Arc::from(self.version.as_deref().unwrap_or(S::VERSION)),
@@ -457,12 +459,35 @@ fn names_in<S: HealthState>(scope: Scope) -> String {
 impl<S, R> From<HealthRouter<S>> for Router<R>
 where
     S: HealthState,
-    R: AsHealthState<State = S>,
+    R: ProbeRouterState<S>,
 {
     fn from(builder: HealthRouter<S>) -> Self {
         builder.build()
     }
 }
+
+/// A router state that the probe routes of the health state `S` can be part of: `S` itself,
+/// `Arc<S>`, or any state that implements [`AsHealthState<State = S>`](AsHealthState). It is
+/// implemented for all of them, and for nothing else; there is nothing to implement by hand.
+///
+/// It is the bound of [`HealthRouter::build`] and of `.merge(S::health_router())`, and exists
+/// for the compile error: a probe router merged into a router of another state, or into a
+/// router that was already given its state (`.with_state(...)` before `.merge(...)`), is
+/// reported under the probe router, in words that name the fixes, instead of as a mismatch of
+/// associated types behind `From` and `Into`.
+#[diagnostic::on_unimplemented(
+    message = "a `Router<{Self}>` cannot hold the probe routes of `{S}`",
+    label = "`{Self}` does not lead to the health state `{S}`",
+    note = "a router takes these routes while its state is `{S}`, an `Arc<{S}>` or a state that implements `AsHealthState<State = {S}>`, before `.with_state(...)` turns it into a `Router<()>`: call `.with_state(state)` last, after every `.merge(...)` and `.route(...)`",
+    note = "for a router state of your own that holds the `{S}`, implement `AsHealthState<State = {S}>` for it; for one that does not, give the probe routes their own state: `.merge({S}::health_router().build().with_state(state.clone()))`"
+)]
+pub trait ProbeRouterState<S: HealthState>: AsHealthState<State = S> {}
+
+// `do_not_recommend`: without it, rustc looks through this impl and reports the bound it failed
+// on (`HealthState` not implemented, or a type mismatch of `AsHealthState::State`, two errors
+// in words that name no fix); with it, the error is this trait's, once.
+#[diagnostic::do_not_recommend]
+impl<S: HealthState, R: AsHealthState<State = S>> ProbeRouterState<S> for R {}
 
 /// Adds `health_router()` to every [`HealthState`] type: `AppState::health_router()`.
 pub trait HealthRouterExt: HealthState {

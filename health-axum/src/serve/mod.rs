@@ -77,6 +77,7 @@ type StartupError = Box<dyn std::error::Error + Send + Sync>;
 /// at once. A signal during start-up work cancels the work, and `serve` returns `Ok(())` with
 /// no drain delay (nothing was ever ready, so no endpoint has to forget the pod).
 ///
+/// `app` is the application's [`Router`] after `.with_state(state)` ([`IntoServedRouter`]).
 /// `state` is the `#[derive(HealthState)]` state, an `Arc` of it, or any state that implements
 /// [`AsHealthState`]: the same value (or a clone of it) that the router was given.
 ///
@@ -104,12 +105,16 @@ type StartupError = Box<dyn std::error::Error + Send + Sync>;
 /// # Ok(())
 /// # }
 /// ```
-pub fn serve<H: AsHealthState>(listener: TcpListener, app: Router, state: H) -> Serve {
+pub fn serve<H: AsHealthState>(
+    listener: TcpListener,
+    app: impl IntoServedRouter,
+    state: H,
+) -> Serve {
     let state = state.health_state().clone();
     let probe_state = state.clone();
     Serve {
         listener,
-        app,
+        app: app.into_served_router(),
         lifecycle: state.lifecycle().clone(),
         scheduler: Box::new(move || start_scheduler(&state)),
         default_probes: Box::new(move || {
@@ -125,6 +130,39 @@ pub fn serve<H: AsHealthState>(listener: TcpListener, app: Router, state: H) -> 
         max_connections: None,
         backlog: DEFAULT_BACKLOG,
     }
+}
+
+/// What [`serve`] and [`Serve::probes_on_with`] take: a [`Router`] that has been given its
+/// state, `Router<()>` (which is what `Router` alone names). A `Router<AppState>` still needs its
+/// state: `.with_state(state)`, called after every `.merge(...)` and `.route(...)`, gives it.
+///
+/// Sealed: it is implemented for `Router` only. It exists for the compile error: a router that
+/// still needs its state, handed to `serve`, is reported under that argument with the fix,
+/// instead of as a mismatch of `Router<AppState>` and `Router`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be served: a router is served once it has been given its state",
+    label = "expected a `Router` given its state with `.with_state(state)`",
+    note = "call `.with_state(state)` last, after every `.merge(...)` and `.route(...)`: it turns the `Router<S>` that the routes share into the `Router` (`Router<()>`) that is served"
+)]
+pub trait IntoServedRouter: sealed::Sealed {
+    /// The router to serve.
+    fn into_served_router(self) -> Router;
+}
+
+// Exactly one impl, for `Router<()>`: with a single candidate, rustc infers a router's state
+// from it as it did from the parameter type `Router` (so `Router::new().merge(...)
+// .with_state(state)` passed here needs no annotation), and any other type gets the message.
+impl IntoServedRouter for Router {
+    fn into_served_router(self) -> Router {
+        self
+    }
+}
+
+mod sealed {
+    /// Keeps [`IntoServedRouter`](super::IntoServedRouter) to the impls of this crate.
+    pub trait Sealed {}
+
+    impl Sealed for axum::Router {}
 }
 
 /// A server being configured; `.await` it to run. Created by [`serve`].
@@ -230,9 +268,10 @@ impl Serve {
     }
 
     /// As [`Serve::probes_on`], with routes of your own (other paths, [`Details`](crate::Details),
-    /// aliases): `AppState::health_router().kubernetes_aliases().build().with_state(state)`.
-    pub fn probes_on_with(mut self, listener: TcpListener, probes: Router) -> Self {
-        self.probes = Some((listener, Some(probes)));
+    /// aliases), given their state as the application's router is ([`IntoServedRouter`]):
+    /// `AppState::health_router().kubernetes_aliases().build().with_state(state)`.
+    pub fn probes_on_with(mut self, listener: TcpListener, probes: impl IntoServedRouter) -> Self {
+        self.probes = Some((listener, Some(probes.into_served_router())));
         self
     }
 

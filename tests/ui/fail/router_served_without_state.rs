@@ -1,0 +1,26 @@
+// A `Router<AppState>` handed to `serve` without `.with_state(state)`.
+use axum::extract::State;
+use axum::routing::get;
+use health_axum::prelude::*;
+use tokio::net::TcpListener;
+
+#[derive(Clone, HealthState)]
+struct AppState {
+    #[health(lifecycle)]
+    lifecycle: Lifecycle,
+}
+
+async fn index(State(_): State<AppState>) -> &'static str {
+    "hello"
+}
+
+async fn run(listener: TcpListener, state: AppState) -> std::io::Result<()> {
+    let app = Router::new()
+        .route("/", get(index))
+        .merge(AppState::health_router());
+    health_axum::serve(listener, app, state).await
+}
+
+fn main() {
+    let _ = run;
+}
