@@ -12,8 +12,14 @@
 //!
 //! **An associated function** of the state (`&self`, or a parameter `&Self`) sits in an `impl`,
 //! where no type, module or `use` can be declared. It registers through an associated constant,
-//! `__HEALTH_CHECK_<name>`, which the derive reaches for entries written `Self::name` or
-//! `AppState::name`.
+//! `_health_check_attribute_of_<name>`, which the derive reaches for entries written
+//! `Self::name` or `AppState::name`. (Named so that when a listed method lacks the attribute,
+//! rustc's "no associated item named `_health_check_attribute_of_database`" says what is
+//! missing; the leading `_` keeps it out of rustc's dead-code report, which would otherwise
+//! report it together with the unlisted warning, or not at all.) A free function with a state parameter declares a placeholder constant of that
+//! name too, valid in both places: when the function is in fact in an `impl` (it names its
+//! state type, `&AppState`, so the macro could not tell), the derive finds the placeholder, and
+//! the only errors are rustc's about the marker type, which cannot be declared there.
 //!
 //! Both forms also declare the *unlisted warning*: a function named
 //! `<name>_is_not_listed_in_any_health_checks`, called only when the check runs, so that a
@@ -65,7 +71,11 @@ fn mentions_self_type(ty: &Type) -> bool {
 
 /// The associated constant through which an associated function's check is found.
 pub(crate) fn spec_const(ident: &Ident) -> Ident {
-    format_ident!("__HEALTH_CHECK_{}", ident.unraw(), span = ident.span())
+    format_ident!(
+        "_health_check_attribute_of_{}",
+        ident.unraw(),
+        span = ident.span()
+    )
 }
 
 /// The function whose dead-code warning says that a check is listed nowhere.
@@ -87,6 +97,29 @@ pub(crate) fn function(func: &ItemFn) -> TokenStream {
     quote! {
         #[allow(dead_code)]
         #func
+    }
+}
+
+/// The placeholder constant of a free function that takes `&state` (see the module docs):
+/// spanned at the attribute, so that rustc's dead-code lint ignores it where it is not used.
+pub(crate) fn placeholder(func: &ItemFn, state: Option<&Type>, p: &TokenStream) -> TokenStream {
+    let Some(state) = state else {
+        return TokenStream::new();
+    };
+    let vis = &func.vis;
+    let mut spec_const = spec_const(&func.sig.ident);
+    spec_const.set_span(proc_macro2::Span::call_site());
+    let cfgs = cfgs(func);
+    quote! {
+        #(#cfgs)*
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals)]
+        #vis const #spec_const: #p::CheckSpec<#state> = {
+            fn __health_check_run<S>(_: &S) -> #p::BoxFuture<'_, #p::CheckOutcome> {
+                ::core::unreachable!("a placeholder is never registered")
+            }
+            #p::CheckSpec::new("!", __health_check_run::<#state>)
+        };
     }
 }
 

@@ -63,10 +63,12 @@ fn register_free(input: &Input, root: &Root, name: &str) -> TokenStream {
         }
     };
     let marker = marker::marker(&input.func, registration);
+    let placeholder = marker::placeholder(&input.func, input.state.as_ref(), &p);
     quote! {
         #func
         #marker
         #warning
+        #placeholder
     }
 }
 
@@ -77,7 +79,9 @@ fn register_associated(input: &Input, root: &Root, name: &str) -> TokenStream {
     let p = root.private();
     let vis = &input.func.vis;
     let ident = &input.func.sig.ident;
-    let spec_const = marker::spec_const(ident);
+    // At the attribute: rustc's dead-code lint ignores it, and reports the run function alone.
+    let mut spec_const = marker::spec_const(ident);
+    spec_const.set_span(proc_macro2::Span::call_site());
     let run = marker::unlisted_warning(&input.func);
     let cfgs: Vec<_> = cfgs(&input.func).collect();
     let spec = spec_expr(&input.args, root, name, quote!(Self::#run));
@@ -94,11 +98,11 @@ fn register_associated(input: &Input, root: &Root, name: &str) -> TokenStream {
     quote! {
         #func
         #(#cfgs)*
+        #run_fn
+        #(#cfgs)*
         #[doc(hidden)]
         #[allow(non_upper_case_globals)]
         #vis const #spec_const: #p::CheckSpec<Self> = #spec;
-        #(#cfgs)*
-        #run_fn
     }
 }
 
