@@ -46,11 +46,11 @@ mod serve;
 // What a service uses, at the root.
 pub use health_core::events;
 pub use health_core::{
-    async_trait, overview, refresh, return_to_service, start_scheduler, take_out_of_service,
-    AsHealthState, AsLifecycle, CheckOutcome, HealthCheck, HealthState, IntoCheckOutcome,
-    Lifecycle, Overview, Phase, Probe, Scheduler, Scope, Status, UnknownCheck,
+    overview, refresh, return_to_service, start_scheduler, take_out_of_service, AsHealthState,
+    AsLifecycle, CheckFuture, CheckOutcome, HealthCheck, HealthState, IntoCheckOutcome, Lifecycle,
+    Overview, Phase, Probe, Scheduler, Scope, Status, UnknownCheck,
 };
-pub use health_macros::{health_check, HealthState};
+pub use health_macros::{async_trait, health_check, HealthState};
 pub use policy::Details;
 pub use response::{BODY_BUDGET, MESSAGE_LIMIT};
 pub use router::{HealthRouter, HealthRouterExt, ProbeRouterState};

@@ -44,7 +44,7 @@ pub mod __private;
 #[cfg(feature = "postgres")]
 mod postgres;
 
-pub use check::HealthCheck;
+pub use check::{CheckFuture, HealthCheck};
 pub use defaults::{
     DEFAULT_FAILURE_THRESHOLD, DEFAULT_INTERVAL_MS, DEFAULT_MAX_BACKOFF_MS,
     DEFAULT_SUCCESS_THRESHOLD, DEFAULT_TIMEOUT_MS,
@@ -65,5 +65,7 @@ pub use spec::{BoxFuture, Breaker, CheckFn, CheckSpec, Damping, Probe, Probes};
 pub use state::{AsHealthState, HealthState};
 pub use status::Status;
 
-/// Re-exports `async_trait` so that implementations of [`HealthCheck`] need no extra dependency.
+/// The `async-trait` crate's attribute, for async traits of your own. An implementation of
+/// [`HealthCheck`] takes no attribute (this one would break it: E0195); `health_axum`'s
+/// `async_trait`, by contrast, accepts such an impl and leaves it unchanged.
 pub use async_trait::async_trait;

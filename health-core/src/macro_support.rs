@@ -7,7 +7,77 @@ pub use crate::lifecycle::{AsLifecycle, Lifecycle};
 pub use crate::outcome::{CheckOutcome, IntoCheckOutcome};
 pub use crate::spec::{BoxFuture, CheckSpec, Probe};
 pub use crate::state::HealthState;
+/// The `async-trait` crate's attribute, which `health_axum::async_trait` forwards to for
+/// anything but an `impl HealthCheck` (that one needs no attribute).
+pub use async_trait::async_trait;
 pub use std::boxed::Box;
+
+/// The bound of a field check whose type is written `Option<...>`: an `Option` is never a
+/// check (what would `None` report?), so the derive routes its bound here to say so and what
+/// to do, instead of `HealthCheck`'s message. `Inner` is the type inside the `Option` as
+/// written, named in the fix. Implemented for every `HealthCheck`: a type of the user's own that
+/// happens to be called `Option` and is a check still compiles. Generated code requires it of
+/// the field's type in a generic function, whose body then relies on the supertrait.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a health check: what would `None` report?",
+    label = "an `Option` cannot be registered with `#[health(check(...))]`",
+    note = "wrap it in a type of your own that implements `HealthCheck` and says what absence reports: `struct Optional(Option<{Inner}>);` with `impl HealthCheck for Optional {{ async fn check(&self) -> CheckOutcome {{ ... }} }}`, healthy (or degraded) when `None`",
+    note = "if the value is always present, make the field `{Inner}` instead"
+)]
+pub trait OptionalCheck<Inner: ?Sized>: HealthCheck {}
+
+// Not recommended: a failing bound is reported with this trait's message, not as the missing
+// `HealthCheck` that the impl requires.
+#[diagnostic::do_not_recommend]
+impl<T: HealthCheck + ?Sized, Inner: ?Sized> OptionalCheck<Inner> for T {}
+
+/// Declares the bound of a field check whose type is written like a `sqlx` pool: a trait whose
+/// message names the cargo feature that makes the pool a check, implemented for every
+/// `HealthCheck` (so with the feature on, or for a user's own type named like a pool that is a
+/// check, the bound holds). One trait per name, because a message can only name the type as
+/// written through its own text (`{Self}` would print `Pool<Postgres>` for `PgPool`).
+macro_rules! pool_check {
+    ($(#[$doc:meta])* $trait:ident, $message:tt) => {
+        $(#[$doc])*
+        #[diagnostic::on_unimplemented(
+            message = $message,
+            label = "not a health check without the `postgres` feature of `health-axum`",
+            note = "the feature implements `HealthCheck` for every `sqlx::Pool` (`PgPool`, `MySqlPool`, `SqlitePool`, `AnyPool`)",
+            note = "if the feature is on already, the pool must come from the `sqlx` that health-axum uses, version 0.8: a pool of another `sqlx` version is another type"
+        )]
+        pub trait $trait: HealthCheck {}
+
+        // Not recommended: reported with the feature's message, not as a missing `HealthCheck`.
+        #[diagnostic::do_not_recommend]
+        impl<T: HealthCheck + ?Sized> $trait for T {}
+    };
+}
+
+pool_check!(
+    /// The bound of a field check whose type is written `PgPool`.
+    PgPoolCheck,
+    "`PgPool` is a health check only with the `postgres` feature of `health-axum`: `health-axum = {{ version = \"...\", features = [\"postgres\"] }}`"
+);
+pool_check!(
+    /// The bound of a field check whose type is written `MySqlPool`.
+    MySqlPoolCheck,
+    "`MySqlPool` is a health check only with the `postgres` feature of `health-axum`: `health-axum = {{ version = \"...\", features = [\"postgres\"] }}`"
+);
+pool_check!(
+    /// The bound of a field check whose type is written `SqlitePool`.
+    SqlitePoolCheck,
+    "`SqlitePool` is a health check only with the `postgres` feature of `health-axum`: `health-axum = {{ version = \"...\", features = [\"postgres\"] }}`"
+);
+pool_check!(
+    /// The bound of a field check whose type is written `AnyPool`.
+    AnyPoolCheck,
+    "`AnyPool` is a health check only with the `postgres` feature of `health-axum`: `health-axum = {{ version = \"...\", features = [\"postgres\"] }}`"
+);
+pool_check!(
+    /// The bound of a field check whose type is written `sqlx::Pool<...>`.
+    SqlxPoolCheck,
+    "`sqlx::Pool` is a health check only with the `postgres` feature of `health-axum`: `health-axum = {{ version = \"...\", features = [\"postgres\"] }}`"
+);
 
 /// Implemented by `#[health_check]` on a hidden type named like the function, so that
 /// `#[health(checks(path))]` can find the function's spec through the same path.

@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use async_trait::async_trait;
 use sqlx::{ConnectOptions, Connection};
 use tokio::time::Instant;
 
@@ -44,7 +43,6 @@ use crate::outcome::CheckOutcome;
 /// (open connections, idle ones, the pool's maximum), and, after a successful round trip,
 /// `round_trip_ms`. Written for `PgPool`; any `sqlx::Pool` (`AnyPool`, `SqlitePool`) works the
 /// same way.
-#[async_trait]
 impl<DB> HealthCheck for sqlx::Pool<DB>
 where
     DB: sqlx::Database,
@@ -63,7 +61,10 @@ where
                 let sent = Instant::now();
                 // `SELECT 1` with the simple-query protocol, through the `Executor` method (a
                 // boxed `Send` future): `RawSql::execute` is an `async fn` that is `Send` only
-                // under a higher-ranked bound rustc cannot prove inside `#[async_trait]`.
+                // under a higher-ranked bound rustc cannot prove for the `Send` bound of
+                // `HealthCheck::check`'s future (E0308, "lifetime mismatch" on the return type).
+                // This generic impl's future is proved `Send` where it is defined, for every
+                // `DB` its bounds admit.
                 let select_one = sqlx::raw_sql("SELECT 1");
                 let sent_one = sqlx::Executor::execute(&mut *connection, select_one);
                 match tokio::time::timeout_at(end, sent_one).await {

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use health_axum::{async_trait, CheckOutcome, HealthCheck};
+use health_axum::{CheckOutcome, HealthCheck};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -178,7 +178,6 @@ impl Dependency {
 }
 
 /// A check as a value: one [`ping`] per run, with no timeout of its own.
-#[async_trait]
 impl HealthCheck for Dependency {
     async fn check(&self) -> CheckOutcome {
         match ping(self.addr).await {

@@ -490,7 +490,6 @@ pub fn temp_dir(prefix: &str) -> std::path::PathBuf {
 /// #[derive(Clone)]
 /// struct Db;
 ///
-/// #[async_trait]
 /// impl HealthCheck for Db {
 ///     async fn check(&self) -> CheckOutcome {
 ///         CheckOutcome::healthy()

@@ -298,7 +298,6 @@ impl Fake {
     }
 }
 
-#[async_trait]
 impl HealthCheck for Fake {
     async fn check(&self) -> CheckOutcome {
         self.0.calls.lock().unwrap().push(Instant::now());
@@ -317,7 +316,7 @@ struct Breaking {
 }
 
 fn breaking_dep(state: &Breaking) -> BoxFuture<'_, CheckOutcome> {
-    state.dep.check()
+    Box::pin(state.dep.check())
 }
 
 /// The configuration of the breaker tests, written out with the builder (the check is a field's

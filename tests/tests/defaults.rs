@@ -16,7 +16,6 @@ use health_axum::prelude::*;
 #[derive(Clone)]
 struct Plain;
 
-#[async_trait]
 impl HealthCheck for Plain {
     async fn check(&self) -> CheckOutcome {
         CheckOutcome::healthy()

@@ -38,7 +38,6 @@ impl Switch {
 #[derive(Clone, Default)]
 struct Upstream(Switch);
 
-#[async_trait]
 impl HealthCheck for Upstream {
     async fn check(&self) -> CheckOutcome {
         self.0.outcome("upstream")

@@ -53,7 +53,6 @@ struct Upstream {
     addr: String,
 }
 
-#[async_trait]
 impl HealthCheck for Upstream {
     async fn check(&self) -> CheckOutcome {
         match tokio::net::TcpStream::connect(&self.addr).await {

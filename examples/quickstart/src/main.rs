@@ -107,7 +107,6 @@ impl NoteCache {
 }
 
 /// The cache is usable: its lock is not poisoned by a panic. Details: its size.
-#[async_trait]
 impl HealthCheck for NoteCache {
     async fn check(&self) -> CheckOutcome {
         match self.0.lock() {

@@ -64,14 +64,24 @@ fn fn_entry(path: &syn::Path, ident: &syn::Ident, p: &TokenStream) -> TokenStrea
     }
 }
 
-/// The spec of a field check: a function that runs the field's `HealthCheck::check`.
+/// The spec of a field check: a function that runs the field's `HealthCheck::check` and boxes
+/// its future for the table.
+///
+/// The field is passed through a generic `field_check` whose one bound is the route's trait
+/// (`HealthCheck` itself, or a trait of `__private` that implies it and whose message fits the
+/// type's shape; see `route.rs`). The type's one obligation is that bound, so a type that is not
+/// a check is reported once, in the route's words, under the field's type, and the body may
+/// rely on it. Calling `<Type as HealthCheck>::check` on the field directly would be reported
+/// twice for a type such as `Vec<u8>`: once for the path, once more for the future it returns
+/// (an associated type of an impl that does not exist).
 fn field_entry(state: &State, check: &FieldCheck) -> TokenStream {
     let p = state.root.private();
     let ident = state.ident;
     let member = check.member;
     let ty = check.ty;
+    let bound = check.route.bound(&p);
     let call = quote_spanned! {ty.span()=>
-        <#ty as #p::HealthCheck>::check(&state.#member)
+        field_check::<#ty>(&state.#member)
     };
     let spec = spec_expr(
         check.args,
@@ -81,6 +91,11 @@ fn field_entry(state: &State, check: &FieldCheck) -> TokenStream {
     );
     quote! {{
         fn __health_field_check(state: &#ident) -> #p::BoxFuture<'_, #p::CheckOutcome> {
+            fn field_check<T: #bound + ?::core::marker::Sized>(
+                field: &T,
+            ) -> #p::BoxFuture<'_, #p::CheckOutcome> {
+                #p::Box::pin(#p::HealthCheck::check(field))
+            }
             #call
         }
         #spec

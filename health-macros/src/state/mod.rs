@@ -1,10 +1,12 @@
 //! `#[derive(HealthState)]`: parse the struct and its `#[health(...)]` attributes ([`ast`]),
 //! check them together ([`valid`]), then expand into the compile-time check table, the
-//! lifecycle accessor and a compile-time duplicate-name check ([`expand`]); on any error, an
+//! lifecycle accessor and a compile-time duplicate-name check ([`expand`]), each field check
+//! bound through the trait its type's shape calls for ([`route`]); on any error, an
 //! implementation without checks and every error ([`crate::fallback`]).
 
 mod ast;
 mod expand;
+mod route;
 mod valid;
 
 use proc_macro2::TokenStream;

@@ -14,6 +14,7 @@ use crate::name;
 use crate::root::Root;
 
 use super::ast::{Field, Input, Role};
+use super::route::Route;
 
 /// The validated input of the derive.
 pub(crate) struct State<'a> {
@@ -33,6 +34,8 @@ pub(crate) struct FieldCheck<'a> {
     pub(crate) ty: &'a Type,
     pub(crate) name: String,
     pub(crate) args: &'a CheckArgs,
+    /// The bound its type goes through, from the type's shape as written.
+    pub(crate) route: Route<'a>,
     /// Where errors about the whole check point: the field's name, or its `check` key.
     pub(crate) span: Span,
 }
@@ -114,6 +117,7 @@ fn field_checks<'a>(fields: &'a [Field<'a>], cx: &mut Ctxt) -> Vec<FieldCheck<'a
                 ty: field.ty,
                 name,
                 args,
+                route: Route::of(field.ty),
                 span: field.ident.map_or(key.span(), Ident::span),
             });
         }

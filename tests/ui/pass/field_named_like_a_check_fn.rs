@@ -5,7 +5,6 @@ use health_axum::prelude::*;
 #[derive(Clone)]
 struct Upstream;
 
-#[async_trait]
 impl HealthCheck for Upstream {
     async fn check(&self) -> CheckOutcome {
         CheckOutcome::healthy()

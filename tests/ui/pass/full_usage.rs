@@ -5,7 +5,6 @@ use health_axum::prelude::*;
 #[derive(Clone)]
 struct Pool;
 
-#[async_trait]
 impl HealthCheck for Pool {
     async fn check(&self) -> CheckOutcome {
         CheckOutcome::healthy()

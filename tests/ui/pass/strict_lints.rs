@@ -19,7 +19,6 @@ pub struct AppState {
 #[derive(Clone, Debug)]
 pub struct Upstream;
 
-#[async_trait]
 impl HealthCheck for Upstream {
     async fn check(&self) -> CheckOutcome {
         CheckOutcome::healthy()

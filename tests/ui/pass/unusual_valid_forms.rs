@@ -30,7 +30,6 @@ async fn conditional() -> Result<(), String> {
 #[derive(Clone)]
 struct Upstream;
 
-#[async_trait]
 impl HealthCheck for Upstream {
     async fn check(&self) -> CheckOutcome {
         CheckOutcome::healthy()
