@@ -66,20 +66,30 @@ fn not_a_function(item: TokenStream, cx: &mut Ctxt) {
         .next()
         .map_or_else(Span::call_site, |t| t.span());
     match syn::parse2::<Item>(item) {
-        Ok(Item::Impl(block)) if block.trait_.is_some() => cx.error_spanned_by(
+        Ok(Item::Impl(block)) if implements_health_check(&block) => cx.error_spanned_by(
             block.impl_token,
             "an `impl HealthCheck` needs no attribute: remove `#[health_check]`, and register \
              the field that holds this type with `#[health(check(...))]` on the state",
         ),
-        Ok(Item::Impl(block)) => cx.error_spanned_by(
+        Ok(Item::Impl(block)) if block.trait_.is_none() => cx.error_spanned_by(
             block.impl_token,
             "`#[health_check]` goes on each check function, not on the `impl` block: move it \
              onto the `async fn`s of this block that are checks (taking `&self`)",
         ),
+        Ok(Item::Impl(block)) => cx.error_spanned_by(block.impl_token, NOT_A_FUNCTION),
         Ok(Item::Struct(s)) => cx.error_spanned_by(&s.ident, NOT_A_FUNCTION),
         Ok(Item::Enum(e)) => cx.error_spanned_by(&e.ident, NOT_A_FUNCTION),
         _ => cx.error_at(first, NOT_A_FUNCTION),
     }
+}
+
+/// Whether the block is `impl ... HealthCheck for ...` (by the trait path's last segment).
+fn implements_health_check(block: &syn::ItemImpl) -> bool {
+    block
+        .trait_
+        .as_ref()
+        .and_then(|(_, path, _)| path.segments.last())
+        .is_some_and(|segment| segment.ident == "HealthCheck")
 }
 
 const NOT_A_FUNCTION: &str = "`#[health_check]` goes on an `async fn` that takes no argument or \
