@@ -36,7 +36,7 @@ fn register_free(input: &Input, root: &Root, name: &str) -> TokenStream {
             quote!(),
             state.to_token_stream(),
             spec_expr(&input.args, root, name, quote!(__health_check_run)),
-            quote!(#ident(state)),
+            quote!(#ident(__health_check_state)),
         ),
         None => (
             quote!(<S>),
@@ -46,7 +46,7 @@ fn register_free(input: &Input, root: &Root, name: &str) -> TokenStream {
         ),
     };
     let parameter = match &input.state {
-        Some(state) => quote!(state: &#state),
+        Some(state) => quote!(__health_check_state: &#state),
         None => quote!(_: &S),
     };
     let body = run_body(input, &p, call);
@@ -85,13 +85,13 @@ fn register_associated(input: &Input, root: &Root, name: &str) -> TokenStream {
     let run = marker::unlisted_warning(&input.func);
     let cfgs: Vec<_> = cfgs(&input.func).collect();
     let spec = spec_expr(&input.args, root, name, quote!(Self::#run));
-    let body = run_body(input, &p, quote!(Self::#ident(state)));
+    let body = run_body(input, &p, quote!(Self::#ident(__health_check_state)));
     // Spanned on the function's name, so that rustc's dead-code lint, which ignores items that
     // come from a macro expansion, reports it there when no `checks(...)` lists the check.
     let run_fn = quote_spanned! {ident.span()=>
         #[doc(hidden)]
         #[allow(non_snake_case)]
-        fn #run(state: &Self) -> #p::BoxFuture<'_, #p::CheckOutcome> {
+        fn #run(__health_check_state: &Self) -> #p::BoxFuture<'_, #p::CheckOutcome> {
             #body
         }
     };

@@ -78,12 +78,14 @@ fn no_abi(sig: &Signature, cx: &mut Ctxt) {
 fn not_generic(sig: &Signature, cx: &mut Ctxt) {
     if only_lifetimes(sig) {
         let lifetimes = crate::tokens::compact(sig.generics.to_token_stream());
+        let takes = if sig.receiver().is_some() {
+            "a `#[health_check]` method takes `&self`"
+        } else {
+            "a `#[health_check]` function takes the state as `&YourState`"
+        };
         cx.error_spanned_by(
             &sig.generics,
-            format!(
-                "remove the lifetime parameter `{lifetimes}` and its uses: a `#[health_check]` \
-                 function takes the state as `&YourState`"
-            ),
+            format!("remove the lifetime parameter `{lifetimes}` and its uses: {takes}"),
         );
     } else if !sig.generics.params.is_empty() {
         cx.error_spanned_by(

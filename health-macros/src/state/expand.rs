@@ -52,10 +52,12 @@ fn fn_entry(path: &syn::Path, ident: &syn::Ident, p: &TokenStream) -> TokenStrea
     match segments.last() {
         Some(last) if associated && path.segments.iter().all(|s| s.arguments.is_none()) => {
             let spec_const = crate::marker::spec_const(&last.ident);
+            // `<Owner>::name`: the brackets make the owner a type, so that a module spelled
+            // like the state (`checks::AppState::database`) is an error, not a placeholder.
             let owner = segments.iter().take(segments.len() - 1);
             let colon = path.leading_colon;
             quote_spanned! {path.span()=>
-                #colon #(#owner::)* #spec_const
+                <#colon #(#owner)::*>::#spec_const
             }
         }
         _ => quote_spanned! {path.span()=>

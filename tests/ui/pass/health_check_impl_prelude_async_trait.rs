@@ -29,6 +29,19 @@ trait Ping {
     async fn ping(&self) -> bool;
 }
 
+// The crate path, for a renamed dependency (`crate = "..."`), with the attribute's own `?Send`.
+#[async_trait(crate = "health_axum", ?Send)]
+trait Local {
+    async fn local(&self) -> u8;
+}
+
+#[async_trait(?Send, crate = "::health_axum")]
+impl Local for Cache {
+    async fn local(&self) -> u8 {
+        7
+    }
+}
+
 #[async_trait]
 impl Ping for Upstream {
     async fn ping(&self) -> bool {
@@ -52,6 +65,7 @@ async fn main() {
     // The real attribute: a trait of the user's own is `dyn`-compatible, as it was.
     let ping: &dyn Ping = &Upstream;
     assert!(ping.ping().await);
+    assert_eq!(Cache.local().await, 7);
     assert_eq!(Cache.check().await.status(), Status::Degraded);
     let state = AppState { upstream: Upstream, cache: Cache, lifecycle: Lifecycle::new() };
     let _app: Router = Router::new().merge(AppState::health_router()).with_state(state);
