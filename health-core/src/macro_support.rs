@@ -12,12 +12,13 @@ pub use crate::state::HealthState;
 pub use async_trait::async_trait;
 pub use std::boxed::Box;
 
-/// The bound of a field check whose type is written `Option<...>`: an `Option` is never a
-/// check (what would `None` report?), so the derive routes its bound here to say so and what
-/// to do, instead of `HealthCheck`'s message. `Inner` is the type inside the `Option`, named in
-/// the fix as rustc prints it (an alias such as `PgPool` is shown resolved). Implemented for every `HealthCheck`: a type of the user's own that
-/// happens to be called `Option` and is a check still compiles. Generated code requires it of
-/// the field's type in a generic function, whose body then relies on the supertrait.
+/// The bound of a field check whose type is written `Option<...>`: an `Option` is never a check
+/// (what would `None` report?), so the derive routes its bound here to say so and what to do,
+/// instead of `HealthCheck`'s message. `Inner` is the type inside the `Option`, named in the fix as
+/// rustc prints it (an alias such as `PgPool` is shown resolved). Implemented for every
+/// `HealthCheck`: a type of the user's own that happens to be called `Option` and is a check still
+/// compiles. Generated code requires it of the field's type in a generic function, whose body then
+/// relies on the supertrait.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a health check: what would `None` report?",
     label = "an `Option` cannot be registered with `#[health(check(...))]`",
