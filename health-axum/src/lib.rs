@@ -37,6 +37,8 @@
 //! the runtime (`health-core`). See the repository's README for the HTTP contract and the
 //! semantics of each probe.
 
+#[cfg(feature = "grpc")]
+pub mod grpc;
 mod policy;
 mod request;
 mod response;

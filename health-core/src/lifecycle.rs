@@ -53,6 +53,10 @@ struct Inner {
     driven: AtomicBool,
     /// Whether the "nothing drives this lifecycle" error has been logged.
     undriven_logged: AtomicBool,
+    /// Set when the server stops: long-lived answers (a gRPC `Watch`) send their last message
+    /// and end, so that the connections they hold can close.
+    stopping: AtomicBool,
+    stopping_changed: Notify,
     created: Instant,
 }
 
@@ -103,6 +107,8 @@ impl Lifecycle {
                 engine: OnceLock::new(),
                 driven: AtomicBool::new(false),
                 undriven_logged: AtomicBool::new(false),
+                stopping: AtomicBool::new(false),
+                stopping_changed: Notify::new(),
                 created: Instant::now(),
             }),
         }
@@ -141,6 +147,35 @@ impl Lifecycle {
     /// Whether the application is draining.
     pub fn is_draining(&self) -> bool {
         self.phase() == Phase::Draining
+    }
+
+    /// Declares that the server stops: the drain is over, no new connection is accepted, and
+    /// what is in flight is given until the shutdown timeout. Long-lived answers end now, with
+    /// their last word (a gRPC health `Watch` sends `NOT_SERVING` and ends its stream), so that
+    /// the connections they hold can close. `health_axum::serve` calls this when its drain
+    /// delay is over. The phase does not change. Returns whether this call made the change.
+    pub fn begin_stop(&self) -> bool {
+        let first = !self.inner.stopping.swap(true, Ordering::AcqRel);
+        if first {
+            self.inner.stopping_changed.notify_waiters();
+        }
+        first
+    }
+
+    /// Whether [`Lifecycle::begin_stop`] was called.
+    pub fn is_stopping(&self) -> bool {
+        self.inner.stopping.load(Ordering::Acquire)
+    }
+
+    /// Waits until [`Lifecycle::begin_stop`] is called.
+    pub async fn stopping(&self) {
+        loop {
+            let notified = self.inner.stopping_changed.notified();
+            if self.is_stopping() {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// Waits until the phase is `phase` or later in the order starting, started, ready, draining.

@@ -344,6 +344,9 @@ impl Serve {
                 Err(io::Error::other(format!("start-up work failed: {error}")))
             }
         };
+        // Long-lived answers (gRPC health watches) say their last word and end, so that the
+        // connections they hold close within the shutdown timeout.
+        self.lifecycle.begin_stop();
         finish_in_flight(&mut app_port, self.shutdown_timeout, &mut signals).await;
         if let Some(probe_port) = probe_port {
             probe_port.close().await;

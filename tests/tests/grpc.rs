@@ -1,0 +1,356 @@
+//! gRPC health checking (`grpc.health.v1`) over real sockets, with tonic's client and the one
+//! tonic-health generates from the protocol's `health.proto`: `Check` for every name, `Watch`
+//! driven by the event stream (one message per change, none twice, unknown names kept open,
+//! `NOT_SERVING` to every watcher before the server stops), `List`, and gRPC beside HTTP/1.1
+//! on one port.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use health_axum::grpc::proto::{HealthListRequest, HealthListResponse};
+use health_axum::grpc::HealthService;
+use health_axum::prelude::*;
+use health_tests::dep::{Dependency, Mode};
+use tonic::transport::Channel;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::HealthCheckRequest;
+
+#[derive(Clone, HealthState)]
+struct AppState {
+    #[health(check(
+        name = "database",
+        critical,
+        interval_ms = 50,
+        timeout_ms = 40,
+        failure_threshold = 1,
+        no_breaker
+    ))]
+    database: Dependency,
+    #[health(check(
+        name = "cache",
+        interval_ms = 50,
+        timeout_ms = 40,
+        failure_threshold = 1,
+        no_breaker
+    ))]
+    cache: Dependency,
+    #[health(lifecycle)]
+    lifecycle: Lifecycle,
+}
+
+struct Server {
+    addr: SocketAddr,
+    state: AppState,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// The state served by `health_axum::serve`: HTTP probes and gRPC health on one port.
+async fn server() -> Server {
+    let state = AppState {
+        database: Dependency::start(Mode::Up).await,
+        cache: Dependency::start(Mode::Up).await,
+        lifecycle: Lifecycle::new(),
+    };
+    let app = Router::new()
+        .merge(AppState::health_router())
+        .with_state(state.clone())
+        .merge(HealthService::new(&state).router());
+    let (addr, task) = health_tests::serve_in_background(app, state.clone(), |s| {
+        s.drain_delay(Duration::from_millis(300))
+            .shutdown_timeout(Duration::from_secs(5))
+    })
+    .await;
+    health_tests::wait_for_status(addr, "/health/ready", 200, Duration::from_secs(10)).await;
+    Server { addr, state, task }
+}
+
+async fn client(addr: SocketAddr) -> HealthClient<Channel> {
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect");
+    HealthClient::new(channel)
+}
+
+async fn check(
+    client: &mut HealthClient<Channel>,
+    service: &str,
+) -> Result<ServingStatus, tonic::Code> {
+    client
+        .check(HealthCheckRequest {
+            service: service.into(),
+        })
+        .await
+        .map(|r| r.into_inner().status())
+        .map_err(|status| status.code())
+}
+
+async fn eventually_status(client: &mut HealthClient<Channel>, service: &str, want: ServingStatus) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = check(client, service).await;
+        if got == Ok(want) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{service:?}: {got:?}, wanted {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The next message of a watch, or `None` if none comes within `within`.
+async fn next(
+    stream: &mut tonic::Streaming<tonic_health::pb::HealthCheckResponse>,
+    within: Duration,
+) -> Option<Result<ServingStatus, tonic::Code>> {
+    match tokio::time::timeout(within, stream.message()).await {
+        Err(_) => None,
+        Ok(Ok(Some(message))) => Some(Ok(message.status())),
+        Ok(Ok(None)) => Some(Err(tonic::Code::Ok)),
+        Ok(Err(status)) => Some(Err(status.code())),
+    }
+}
+
+#[tokio::test]
+async fn check_answers_every_name_and_a_dependency_outage_never_fails_the_empty_name() {
+    let server = server().await;
+    let mut client = client(server.addr).await;
+    for name in ["", "startup", "liveness", "readiness", "database", "cache"] {
+        assert_eq!(
+            check(&mut client, name).await,
+            Ok(ServingStatus::Serving),
+            "{name:?}"
+        );
+    }
+    assert_eq!(check(&mut client, "nope").await, Err(tonic::Code::NotFound));
+    assert_eq!(
+        check(&mut client, "Database").await,
+        Err(tonic::Code::NotFound)
+    );
+
+    // A critical dependency goes down: readiness and the check fail; liveness and `""` (the
+    // liveness verdict by default) do not, so a `grpc:` liveness probe never restarts the pod.
+    server.state.database.set(Mode::Down);
+    eventually_status(&mut client, "readiness", ServingStatus::NotServing).await;
+    assert_eq!(
+        check(&mut client, "database").await,
+        Ok(ServingStatus::NotServing)
+    );
+    assert_eq!(check(&mut client, "").await, Ok(ServingStatus::Serving));
+    assert_eq!(
+        check(&mut client, "liveness").await,
+        Ok(ServingStatus::Serving)
+    );
+    assert_eq!(
+        check(&mut client, "cache").await,
+        Ok(ServingStatus::Serving)
+    );
+    // A non-critical one: degraded aggregate, still serving.
+    server.state.database.set(Mode::Up);
+    server.state.cache.set(Mode::Down);
+    eventually_status(&mut client, "cache", ServingStatus::NotServing).await;
+    eventually_status(&mut client, "readiness", ServingStatus::Serving).await;
+    // The same port answers HTTP/1.1 probes at once.
+    let http = health_tests::get(server.addr, "/health/ready").await;
+    assert_eq!(
+        http.status,
+        200,
+        "{:?}",
+        String::from_utf8_lossy(&http.body)
+    );
+    server.task.abort();
+}
+
+#[tokio::test]
+async fn watch_sends_the_current_status_then_each_change_once() {
+    let server = server().await;
+    let mut client = client(server.addr).await;
+    let mut stream = client
+        .watch(HealthCheckRequest {
+            service: "readiness".into(),
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    let mut database = client
+        .watch(HealthCheckRequest {
+            service: "database".into(),
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    let long = Duration::from_secs(10);
+    assert_eq!(
+        next(&mut stream, long).await,
+        Some(Ok(ServingStatus::Serving))
+    );
+    assert_eq!(
+        next(&mut database, long).await,
+        Some(Ok(ServingStatus::Serving))
+    );
+    // Nothing changes: nothing is sent, however often the scheduler runs the checks (every
+    // 50 ms) and however many probes arrive.
+    for _ in 0..20 {
+        let _ = check(&mut client, "readiness").await;
+    }
+    assert_eq!(next(&mut stream, Duration::from_millis(500)).await, None);
+
+    server.state.database.set(Mode::Down);
+    assert_eq!(
+        next(&mut stream, long).await,
+        Some(Ok(ServingStatus::NotServing))
+    );
+    assert_eq!(
+        next(&mut database, long).await,
+        Some(Ok(ServingStatus::NotServing))
+    );
+    assert_eq!(
+        next(&mut stream, Duration::from_millis(500)).await,
+        None,
+        "sent twice"
+    );
+    server.state.database.set(Mode::Up);
+    assert_eq!(
+        next(&mut stream, long).await,
+        Some(Ok(ServingStatus::Serving))
+    );
+    assert_eq!(
+        next(&mut database, long).await,
+        Some(Ok(ServingStatus::Serving))
+    );
+    assert_eq!(
+        next(&mut stream, Duration::from_millis(500)).await,
+        None,
+        "sent twice"
+    );
+    server.task.abort();
+}
+
+#[tokio::test]
+async fn watch_on_an_unknown_name_says_service_unknown_and_stays_open() {
+    let server = server().await;
+    let mut client = client(server.addr).await;
+    let mut stream = client
+        .watch(HealthCheckRequest {
+            service: "nope".into(),
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    assert_eq!(
+        next(&mut stream, Duration::from_secs(10)).await,
+        Some(Ok(ServingStatus::ServiceUnknown))
+    );
+    // Still open (no message, no end) seconds later, while the known services change.
+    server.state.database.set(Mode::Down);
+    assert_eq!(next(&mut stream, Duration::from_secs(2)).await, None);
+    server.task.abort();
+}
+
+#[tokio::test]
+async fn list_gives_every_service_with_its_status() {
+    let server = server().await;
+    server.state.cache.set(Mode::Down);
+    let channel = Channel::from_shared(format!("http://{}", server.addr))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect");
+    let list = |channel: Channel| async move {
+        let mut grpc = tonic::client::Grpc::new(channel);
+        grpc.ready().await.expect("ready");
+        let path = axum::http::uri::PathAndQuery::from_static("/grpc.health.v1.Health/List");
+        grpc.unary::<HealthListRequest, HealthListResponse, _>(
+            tonic::Request::new(HealthListRequest {}),
+            path,
+            tonic::codec::ProstCodec::default(),
+        )
+        .await
+        .expect("list")
+        .into_inner()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let statuses: std::collections::BTreeMap<String, i32> = list(channel.clone())
+            .await
+            .statuses
+            .into_iter()
+            .map(|(name, response)| (name, response.status))
+            .collect();
+        let mut names: Vec<&str> = statuses.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            ["", "cache", "database", "liveness", "readiness", "startup"]
+        );
+        if statuses["cache"] == ServingStatus::NotServing as i32 {
+            assert_eq!(statuses["database"], ServingStatus::Serving as i32);
+            assert_eq!(statuses["readiness"], ServingStatus::Serving as i32);
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{statuses:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.task.abort();
+}
+
+#[tokio::test]
+async fn on_drain_every_watcher_gets_not_serving_before_the_server_stops() {
+    let server = server().await;
+    let mut client = client(server.addr).await;
+    let mut watchers = Vec::new();
+    for name in ["", "liveness", "readiness", "database"] {
+        let mut stream = client
+            .watch(HealthCheckRequest {
+                service: name.into(),
+            })
+            .await
+            .expect("watch")
+            .into_inner();
+        assert_eq!(
+            next(&mut stream, Duration::from_secs(10)).await,
+            Some(Ok(ServingStatus::Serving)),
+            "{name:?}"
+        );
+        watchers.push((name, stream));
+    }
+    let mut unknown = client
+        .watch(HealthCheckRequest {
+            service: "nope".into(),
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    assert_eq!(
+        next(&mut unknown, Duration::from_secs(10)).await,
+        Some(Ok(ServingStatus::ServiceUnknown))
+    );
+    // The drain (what SIGTERM starts): readiness at once, everything when the server stops.
+    server.state.lifecycle.begin_drain();
+    for (name, stream) in &mut watchers {
+        let mut seen = Vec::new();
+        loop {
+            match next(stream, Duration::from_secs(10)).await {
+                Some(Ok(status)) => seen.push(status),
+                Some(Err(tonic::Code::Ok)) => break,
+                other => panic!("{name:?}: {other:?} after {seen:?}"),
+            }
+        }
+        assert_eq!(seen, [ServingStatus::NotServing], "{name:?}");
+    }
+    // The unknown name's watch ends too, without a message.
+    assert_eq!(
+        next(&mut unknown, Duration::from_secs(10)).await,
+        Some(Err(tonic::Code::Ok))
+    );
+    // And the server stops well within its shutdown timeout: no watch held it.
+    let result = tokio::time::timeout(Duration::from_secs(4), server.task)
+        .await
+        .expect("the server stops")
+        .expect("task");
+    assert!(result.is_ok(), "{result:?}");
+}
