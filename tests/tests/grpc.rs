@@ -354,3 +354,59 @@ async fn on_drain_every_watcher_gets_not_serving_before_the_server_stops() {
         .expect("task");
     assert!(result.is_ok(), "{result:?}");
 }
+
+#[tokio::test]
+async fn the_probe_port_answers_grpc_probes_and_a_tonic_server_takes_the_service_in_one_line() {
+    let state = AppState {
+        database: Dependency::start(Mode::Up).await,
+        cache: Dependency::start(Mode::Up).await,
+        lifecycle: Lifecycle::new(),
+    };
+    // `serve` with a probe port: its default routes answer gRPC health too.
+    let probes = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let probe_addr = probes.local_addr().expect("addr");
+    let (addr, task) =
+        health_tests::serve_in_background(Router::new(), state.clone(), |s| s.probes_on(probes))
+            .await;
+    health_tests::wait_for_status(probe_addr, "/health/ready", 200, Duration::from_secs(10)).await;
+    // A Kubernetes `grpc:` probe opens a connection per probe; the probe port answers one call
+    // per connection.
+    for name in ["readiness", "liveness", "startup", ""] {
+        let mut probe_client = client(probe_addr).await;
+        assert_eq!(
+            check(&mut probe_client, name).await,
+            Ok(ServingStatus::Serving),
+            "{name:?}"
+        );
+    }
+    // The application port has no health routes of its own here.
+    let mut app_client = client(addr).await;
+    assert_eq!(
+        check(&mut app_client, "readiness").await,
+        Err(tonic::Code::Unimplemented)
+    );
+    task.abort();
+
+    // A tonic server of the user's own: one line.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let tonic_addr = listener.local_addr().expect("addr");
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let service = HealthService::new(&state);
+    let server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming(incoming),
+    );
+    state.lifecycle.mark_started();
+    let mut tonic_client = client(tonic_addr).await;
+    eventually_status(&mut tonic_client, "readiness", ServingStatus::Serving).await;
+    assert_eq!(
+        check(&mut tonic_client, "database").await,
+        Ok(ServingStatus::Serving)
+    );
+    server.abort();
+}

@@ -46,12 +46,31 @@ pub(crate) fn http_builder(one_answer: bool) -> Builder<TokioExecutor> {
         .header_read_timeout(None)
         .keep_alive(!one_answer);
     let mut http2 = builder.http2();
-    http2.timer(TokioTimer::new());
-    if one_answer {
-        http2.max_concurrent_streams(1);
-    }
+    http2
+        .timer(TokioTimer::new())
+        // A peer that vanished without a FIN (a node lost, a NAT entry expired) is found by a
+        // ping it does not answer, so a long-lived stream (a gRPC health `Watch`) does not hold
+        // its connection for ever.
+        .keep_alive_interval(Some(HTTP2_KEEP_ALIVE))
+        .keep_alive_timeout(HTTP2_KEEP_ALIVE)
+        // Streams reset by the client before the server answered (the "rapid reset" flood)
+        // close the connection beyond a few.
+        .max_pending_accept_reset_streams(Some(HTTP2_MAX_PENDING_RESETS));
+    http2.max_concurrent_streams(if one_answer { 1 } else { HTTP2_MAX_STREAMS });
     builder
 }
+
+/// Concurrent HTTP/2 streams per connection on the application port (the probe port allows
+/// one): enough for a gRPC client's multiplexed calls and watches, bounded per connection.
+pub(crate) const HTTP2_MAX_STREAMS: u32 = 256;
+
+/// Time between HTTP/2 keep-alive pings on an idle connection, and how long a ping may go
+/// unanswered before the connection is closed.
+pub(crate) const HTTP2_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Streams the client may reset before the server accepted them, before the connection is
+/// closed (hyper's default, written here so that it is seen).
+pub(crate) const HTTP2_MAX_PENDING_RESETS: usize = 20;
 
 /// Runs the accept loop of `listener` until `stop` is cancelled, then waits for its open
 /// connections to end (they drain or are cut through `shared`).

@@ -118,9 +118,11 @@ pub fn serve<H: AsHealthState>(
         lifecycle: state.lifecycle().clone(),
         scheduler: Box::new(move || start_scheduler(&state)),
         default_probes: Box::new(move || {
-            <H::State as HealthRouterExt>::health_router()
-                .build()
-                .with_state(probe_state)
+            let probes = <H::State as HealthRouterExt>::health_router().build();
+            // With the `grpc` feature, the probe port answers `grpc:` probes too.
+            #[cfg(feature = "grpc")]
+            let probes = probes.merge(crate::grpc::HealthService::new(&probe_state).router());
+            probes.with_state(probe_state)
         }),
         probes: None,
         startup: None,
