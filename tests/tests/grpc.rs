@@ -410,3 +410,92 @@ async fn the_probe_port_answers_grpc_probes_and_a_tonic_server_takes_the_service
     );
     server.abort();
 }
+
+// 97 checks: with `""` and the three probes, 101 services, one more than `List` may hold.
+macro_rules! many_checks {
+    ($($name:ident)*) => {
+        $(
+            #[health_check(interval_ms = 60_000)]
+            async fn $name() -> Result<(), String> {
+                Ok(())
+            }
+        )*
+
+        #[derive(Clone, HealthState)]
+        #[health(checks($($name),*))]
+        struct Many {
+            #[health(lifecycle)]
+            lifecycle: Lifecycle,
+        }
+    };
+}
+
+many_checks!(c00 c01 c02 c03 c04 c05 c06 c07 c08 c09 c10 c11 c12 c13 c14 c15 c16 c17 c18 c19 c20 c21 c22 c23 c24 c25 c26 c27 c28 c29 c30 c31 c32 c33 c34 c35 c36 c37 c38 c39 c40 c41 c42 c43 c44 c45 c46 c47 c48 c49 c50 c51 c52 c53 c54 c55 c56 c57 c58 c59 c60 c61 c62 c63 c64 c65 c66 c67 c68 c69 c70 c71 c72 c73 c74 c75 c76 c77 c78 c79 c80 c81 c82 c83 c84 c85 c86 c87 c88 c89 c90 c91 c92 c93 c94 c95 c96);
+
+async fn list_of(addr: SocketAddr) -> Result<HealthListResponse, tonic::Status> {
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect");
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.expect("ready");
+    let path = axum::http::uri::PathAndQuery::from_static("/grpc.health.v1.Health/List");
+    grpc.unary::<HealthListRequest, HealthListResponse, _>(
+        tonic::Request::new(HealthListRequest {}),
+        path,
+        tonic::codec::ProstCodec::default(),
+    )
+    .await
+    .map(tonic::Response::into_inner)
+}
+
+#[tokio::test]
+async fn list_beyond_100_services_is_resource_exhausted_and_check_still_answers() {
+    let state = Many {
+        lifecycle: Lifecycle::new(),
+    };
+    let app = Router::new().merge(HealthService::new(&state).router());
+    let (addr, task) = health_tests::serve_in_background(app, state.clone(), |s| s).await;
+    let mut client = client(addr).await;
+    eventually_status(&mut client, "c96", ServingStatus::Serving).await;
+    let error = list_of(addr).await.expect_err("101 services");
+    assert_eq!(error.code(), tonic::Code::ResourceExhausted, "{error:?}");
+    assert!(error.message().contains("101"), "{error:?}");
+    task.abort();
+}
+
+#[tokio::test]
+async fn the_empty_name_and_degraded_follow_the_configuration() {
+    let state = AppState {
+        database: Dependency::start(Mode::Up).await,
+        cache: Dependency::start(Mode::Up).await,
+        lifecycle: Lifecycle::new(),
+    };
+    let service = HealthService::new(&state)
+        .empty_service(Probe::Ready)
+        .fail_when_degraded(Probe::Ready);
+    let app = Router::new().merge(service.router());
+    let (addr, task) = health_tests::serve_in_background(app, state.clone(), |s| s).await;
+    let mut client = client(addr).await;
+    eventually_status(&mut client, "", ServingStatus::Serving).await;
+    // A non-critical check fails: readiness is degraded, which this service counts as failing,
+    // and `""` is readiness here.
+    state.cache.set(Mode::Down);
+    eventually_status(&mut client, "readiness", ServingStatus::NotServing).await;
+    assert_eq!(check(&mut client, "").await, Ok(ServingStatus::NotServing));
+    assert_eq!(
+        check(&mut client, "liveness").await,
+        Ok(ServingStatus::Serving)
+    );
+    // Draining: readiness (and so `""`) is NOT_SERVING whatever the checks say.
+    state.cache.set(Mode::Up);
+    eventually_status(&mut client, "", ServingStatus::Serving).await;
+    state.lifecycle.begin_drain();
+    eventually_status(&mut client, "", ServingStatus::NotServing).await;
+    assert_eq!(
+        check(&mut client, "liveness").await,
+        Ok(ServingStatus::Serving)
+    );
+    task.abort();
+}
