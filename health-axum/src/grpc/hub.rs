@@ -115,7 +115,7 @@ impl Hub {
 /// The stream of a `Watch`: each status once, in order, skipping the placeholder before the
 /// first evaluation and any repeat (two changes between two reads that cancel out are not a
 /// change); it ends after the server's last message.
-pub struct WatchAnswers {
+pub(crate) struct WatchAnswers {
     inner: WatchStream<Watched>,
     sent: Option<ServingStatus>,
     done: bool,

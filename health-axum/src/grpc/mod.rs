@@ -14,5 +14,4 @@ mod names;
 pub mod proto;
 mod service;
 
-pub use hub::WatchAnswers;
 pub use service::{HealthService, LIST_LIMIT};
