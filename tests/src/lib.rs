@@ -1,8 +1,10 @@
 //! Helpers shared by the integration tests: a minimal HTTP/1.1 client over a real TCP socket
-//! (one connection per request, `Connection: close`, as the kubelet probes), and a server
-//! spawned on a free loopback port.
+//! (one connection per request, `Connection: close`, as the kubelet probes), a server
+//! spawned on a free loopback port, a PostgreSQL server of the test's own (`pg`), and the
+//! reference gRPC health client in Python (`grpc_python`).
 
 pub mod dep;
+pub mod grpc_python;
 pub mod log;
 pub mod pg;
 pub mod timeline;

@@ -16,6 +16,11 @@
 //! and `/healthz`. `PROBE_PORT=9000` moves them to a port of their own (the management-port
 //! set-up). Check messages are withheld from callers unless they send
 //! `Authorization: Bearer $HEALTH_TOKEN` (when `HEALTH_TOKEN` is set).
+//!
+//! gRPC health checking (`grpc.health.v1.Health`: Check, Watch, List) answers on the
+//! application port, HTTP/2 beside HTTP/1.1, and on the probe port when there is one, for
+//! Kubernetes `grpc:` probes, meshes and load balancers. Its service names: `startup`,
+//! `liveness`, `readiness`, each check's name, and `""` (the liveness verdict).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -25,6 +30,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Json;
+use health_axum::grpc::HealthService;
 use health_axum::prelude::*;
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyPoolOptions;
@@ -404,14 +410,21 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     if probe_port.is_none() {
         app = app.merge(probes());
     }
-    let app = app.with_state(state.clone());
+    // gRPC health, on the application port whether or not the HTTP probes moved: meshes and
+    // load balancers ask the port they route to. Its routes have their own state already, so
+    // they are merged after `with_state`.
+    let grpc = HealthService::new(&state);
+    let app = app.with_state(state.clone()).merge(grpc.router());
 
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
     let db = state.db.clone();
     let mut server = health_axum::serve(listener, app, state.clone());
     if let Some(probe_port) = probe_port {
         let probe_listener = tokio::net::TcpListener::bind(("0.0.0.0", probe_port)).await?;
-        server = server.probes_on_with(probe_listener, probes().build().with_state(state));
+        // Routes of our own (aliases, details) replace `serve`'s default probe routes, which
+        // hold gRPC health already: so it is merged here too, for `grpc:` probes on this port.
+        let probe_routes = probes().build().with_state(state).merge(grpc.router());
+        server = server.probes_on_with(probe_listener, probe_routes);
     }
     server
         .drain_delay(drain_delay)

@@ -1,6 +1,7 @@
 //! The README against the code: its complete example is a compiled file (`examples/readme.rs`)
 //! that starts without a database, and every `curl` command it shows is run against the built
-//! example service, checking the shape of the answer the README shows.
+//! example service, checking the shape of the answer the README shows; so is every command of
+//! the Python gRPC health client (`tests/grpc_python/health_client.py`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -452,5 +453,81 @@ async fn every_curl_in_the_readme_works_against_the_example() {
         ran += 1;
     }
     assert_eq!(ran, occurrences, "every documented curl ran");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// -- Every gRPC health client command of the README, against the example ---------------------
+
+/// The README's `sh` lines that run the Python gRPC health client.
+fn documented_grpc_clients() -> Vec<String> {
+    fenced_blocks("sh")
+        .iter()
+        .flat_map(|block| {
+            block
+                .lines()
+                .map(str::trim)
+                .filter(|line| line.contains("health_client.py"))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_grpc_client_command_in_the_readme_works_against_the_example() {
+    let commands = documented_grpc_clients();
+    assert!(
+        !commands.is_empty(),
+        "no health_client.py command in the README"
+    );
+    let dir = health_tests::temp_dir("quickstart-readme-grpc");
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_quickstart"))
+        .env("PORT", port.to_string())
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/notes.db?mode=rwc", dir.display()),
+        )
+        .env_remove("PROBE_PORT")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the quickstart binary");
+    let _running = Running(child);
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    wait_for_status(addr, "/health/ready", 200, Duration::from_secs(30)).await;
+    for line in &commands {
+        let words = shell_words(line);
+        // The README runs the client from the environment the tests build in the default
+        // target directory; here it is wherever this test binary was built.
+        assert_eq!(words[0], "target/grpc-venv/bin/python", "{line}");
+        assert_eq!(words[1], "tests/grpc_python/health_client.py", "{line}");
+        assert_eq!(
+            words.get(3).map(String::as_str),
+            Some("localhost:3000"),
+            "{line}"
+        );
+        let mut args = vec![words[2].clone(), addr.to_string()];
+        args.extend(words[4..].iter().cloned());
+        let lines = tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            health_tests::grpc_python::run(&args)
+        })
+        .await
+        .unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()));
+        println!("{line} -> {lines:?}");
+        assert!(!lines.is_empty(), "{line}: no answer");
+        // The example is healthy: every name asked, and every name listed, is SERVING.
+        for answer in &lines {
+            let statuses: Vec<&serde_json::Value> = match answer["statuses"].as_object() {
+                Some(listed) => listed.values().collect(),
+                None => vec![&answer["status"]],
+            };
+            assert!(
+                statuses.iter().all(|status| *status == "SERVING"),
+                "{line}: {answer}"
+            );
+        }
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
