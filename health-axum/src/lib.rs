@@ -48,9 +48,10 @@ mod serve;
 // What a service uses, at the root.
 pub use health_core::events;
 pub use health_core::{
-    overview, refresh, return_to_service, start_scheduler, take_out_of_service, AsHealthState,
-    AsLifecycle, CheckFuture, CheckOutcome, HealthCheck, HealthState, IntoCheckOutcome, Lifecycle,
-    Overview, Phase, Probe, Scheduler, Scope, Status, UnknownCheck,
+    next_unannounced_change, overview, refresh, return_to_service, start_scheduler,
+    take_out_of_service, AsHealthState, AsLifecycle, CheckFuture, CheckOutcome, HealthCheck,
+    HealthState, IntoCheckOutcome, Lifecycle, Overview, Phase, Probe, Scheduler, Scope, Status,
+    UnknownCheck,
 };
 pub use health_macros::{async_trait, health_check, HealthState};
 pub use policy::Details;

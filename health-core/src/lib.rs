@@ -50,7 +50,7 @@ pub use defaults::{
     DEFAULT_SUCCESS_THRESHOLD, DEFAULT_TIMEOUT_MS,
 };
 pub use engine::refresh;
-pub use evaluation::overview::{overview, CheckOverview, Overview};
+pub use evaluation::overview::{next_unannounced_change, overview, CheckOverview, Overview};
 pub use evaluation::report::{aggregate, CheckReport, Message, Report, Scope};
 pub use evaluation::{evaluate, evaluate_check, evaluate_excluding, latest};
 pub use execution::{check_deadline, run_check, run_checks};

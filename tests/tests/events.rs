@@ -531,3 +531,60 @@ async fn service_changes_and_a_new_reason_are_published_once_each() {
         ]
     );
 }
+
+mod unannounced {
+    use health_axum::prelude::*;
+    use std::time::Duration;
+
+    #[health_check(interval_ms = 100, timeout_ms = 50)]
+    async fn steady() -> Result<(), String> {
+        Ok(())
+    }
+
+    #[derive(Clone, HealthState)]
+    #[health(checks(steady))]
+    struct Steady {
+        #[health(lifecycle)]
+        lifecycle: Lifecycle,
+    }
+
+    /// Growing stale publishes no event, nor does a fresh result of the same status: a
+    /// subscriber mirroring the probes (the gRPC `Watch`) learns from `next_unannounced_change`
+    /// when to look again: when the result goes stale (interval × 2 + timeout after it), and,
+    /// once stale, when the next run is due.
+    #[tokio::test(start_paused = true)]
+    async fn the_next_unannounced_change_is_when_a_result_goes_stale_then_each_interval() {
+        let state = Steady {
+            lifecycle: Lifecycle::new(),
+        };
+        assert_eq!(
+            health_axum::next_unannounced_change(&state),
+            None,
+            "no result yet"
+        );
+        let scheduler = health_axum::start_scheduler(&state);
+        let mut waited = Duration::ZERO;
+        while health_axum::next_unannounced_change(&state).is_none() {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            waited += Duration::from_millis(1);
+            assert!(waited < Duration::from_secs(1), "no first result");
+        }
+        let now = tokio::time::Instant::now();
+        let stale_at = health_axum::next_unannounced_change(&state).expect("a result");
+        assert!(
+            stale_at > now && stale_at <= now + Duration::from_millis(250),
+            "{:?}",
+            stale_at - now
+        );
+        // The scheduler stalls: the result goes stale at that instant, with no event.
+        scheduler.stop();
+        tokio::time::sleep_until(stale_at + Duration::from_millis(1)).await;
+        let now = tokio::time::Instant::now();
+        let next = health_axum::next_unannounced_change(&state).expect("a result");
+        assert_eq!(
+            next,
+            now + Duration::from_millis(100),
+            "the next run's time, once stale"
+        );
+    }
+}

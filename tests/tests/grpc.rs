@@ -381,6 +381,16 @@ async fn the_probe_port_answers_grpc_probes_and_a_tonic_server_takes_the_service
             "{name:?}"
         );
     }
+    // `Watch` is refused there (one call per connection, closed within seconds): a client
+    // falls back to `Check` rather than seeing its stream cut.
+    let mut probe_client = client(probe_addr).await;
+    let refused = probe_client
+        .watch(HealthCheckRequest {
+            service: "readiness".into(),
+        })
+        .await
+        .expect_err("no watch on the probe port");
+    assert_eq!(refused.code(), tonic::Code::Unimplemented);
     // The application port has no health routes of its own here.
     let mut app_client = client(addr).await;
     assert_eq!(
@@ -498,4 +508,138 @@ async fn the_empty_name_and_degraded_follow_the_configuration() {
         Ok(ServingStatus::Serving)
     );
     task.abort();
+}
+
+#[tokio::test]
+async fn each_configured_service_keeps_its_own_configuration_and_watch_is_refused_where_asked() {
+    let state = AppState {
+        database: Dependency::start(Mode::Up).await,
+        cache: Dependency::start(Mode::Up).await,
+        lifecycle: Lifecycle::new(),
+    };
+    let base = HealthService::new(&state);
+    let ready_empty = base.clone().empty_service(Probe::Ready);
+    let unary_only = base.clone().without_watch();
+    // Two services on two servers: `base` (`""` is liveness) and `ready_empty`.
+    let (base_addr, base_task) =
+        health_tests::serve_in_background(base.router(), state.clone(), |s| s).await;
+    let (ready_addr, ready_task) =
+        health_tests::serve_in_background(ready_empty.router(), state.clone(), |s| s).await;
+    let (unary_addr, unary_task) =
+        health_tests::serve_in_background(unary_only.router(), state.clone(), |s| s).await;
+    let mut base_client = client(base_addr).await;
+    let mut ready_client = client(ready_addr).await;
+    eventually_status(&mut base_client, "readiness", ServingStatus::Serving).await;
+    let watch = |mut c: HealthClient<Channel>| async move {
+        c.watch(HealthCheckRequest { service: "".into() })
+            .await
+            .expect("watch")
+            .into_inner()
+    };
+    let mut base_watch = watch(base_client.clone()).await;
+    let mut ready_watch = watch(ready_client.clone()).await;
+    assert_eq!(
+        next(&mut base_watch, Duration::from_secs(10)).await,
+        Some(Ok(ServingStatus::Serving))
+    );
+    assert_eq!(
+        next(&mut ready_watch, Duration::from_secs(10)).await,
+        Some(Ok(ServingStatus::Serving))
+    );
+    state.database.set(Mode::Down);
+    // `""` is readiness for `ready_empty` only: its Check and its Watch agree.
+    eventually_status(&mut ready_client, "", ServingStatus::NotServing).await;
+    assert_eq!(
+        next(&mut ready_watch, Duration::from_secs(10)).await,
+        Some(Ok(ServingStatus::NotServing))
+    );
+    assert_eq!(
+        check(&mut base_client, "").await,
+        Ok(ServingStatus::Serving)
+    );
+    assert_eq!(
+        next(&mut base_watch, Duration::from_millis(500)).await,
+        None
+    );
+    // `without_watch`: Check answers, Watch is UNIMPLEMENTED (a client falls back to Check).
+    let mut unary_client = client(unary_addr).await;
+    assert_eq!(
+        check(&mut unary_client, "liveness").await,
+        Ok(ServingStatus::Serving)
+    );
+    let refused = unary_client
+        .watch(HealthCheckRequest { service: "".into() })
+        .await
+        .expect_err("watch refused");
+    assert_eq!(refused.code(), tonic::Code::Unimplemented);
+    for task in [base_task, ready_task, unary_task] {
+        task.abort();
+    }
+}
+
+#[tokio::test]
+async fn a_request_beyond_the_size_bound_is_refused_and_the_service_still_answers() {
+    let server = server().await;
+    let mut client = client(server.addr).await;
+    let huge = "x".repeat(health_axum::grpc::MAX_REQUEST_BYTES + 1);
+    let refused = check(&mut client, &huge).await;
+    assert_eq!(refused, Err(tonic::Code::OutOfRange));
+    assert_eq!(
+        check(&mut client, "readiness").await,
+        Ok(ServingStatus::Serving)
+    );
+    server.task.abort();
+}
+
+#[tokio::test]
+async fn shutdown_ends_every_watch_of_a_tonic_server_so_its_graceful_shutdown_completes() {
+    let state = AppState {
+        database: Dependency::start(Mode::Up).await,
+        cache: Dependency::start(Mode::Up).await,
+        lifecycle: Lifecycle::new(),
+    };
+    state.lifecycle.mark_started();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let service = HealthService::new(&state);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(service.clone())
+            .serve_with_incoming_shutdown(
+                tokio_stream::wrappers::TcpListenerStream::new(listener),
+                async {
+                    let _ = stop_rx.await;
+                },
+            ),
+    );
+    let mut client = client(addr).await;
+    eventually_status(&mut client, "readiness", ServingStatus::Serving).await;
+    let mut stream = client
+        .watch(HealthCheckRequest {
+            service: "readiness".into(),
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    assert_eq!(
+        next(&mut stream, Duration::from_secs(10)).await,
+        Some(Ok(ServingStatus::Serving))
+    );
+    // What a tonic server's owner does on SIGTERM: drain, say so, then shut down gracefully.
+    state.lifecycle.begin_drain();
+    assert_eq!(
+        next(&mut stream, Duration::from_secs(10)).await,
+        Some(Ok(ServingStatus::NotServing))
+    );
+    service.shutdown();
+    let _ = stop_tx.send(());
+    assert_eq!(
+        next(&mut stream, Duration::from_secs(10)).await,
+        Some(Err(tonic::Code::Ok))
+    );
+    let stopped = tokio::time::timeout(Duration::from_secs(4), server).await;
+    assert!(matches!(stopped, Ok(Ok(Ok(())))), "{stopped:?}");
 }

@@ -422,8 +422,14 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(probe_port) = probe_port {
         let probe_listener = tokio::net::TcpListener::bind(("0.0.0.0", probe_port)).await?;
         // Routes of our own (aliases, details) replace `serve`'s default probe routes, which
-        // hold gRPC health already: so it is merged here too, for `grpc:` probes on this port.
-        let probe_routes = probes().build().with_state(state).merge(grpc.router());
+        // hold gRPC health already: so it is merged here too, for `grpc:` probes on this port
+        // (`Check` and `List`; this port's connections take one call each, so `Watch` is
+        // answered on the application port).
+        let probe_grpc = HealthService::new(&state).without_watch();
+        let probe_routes = probes()
+            .build()
+            .with_state(state)
+            .merge(probe_grpc.router());
         server = server.probes_on_with(probe_listener, probe_routes);
     }
     server

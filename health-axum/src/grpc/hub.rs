@@ -9,10 +9,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use health_core::HealthState;
+use health_core::{next_unannounced_change, HealthState};
 use tokio::sync::watch;
+use tokio::time::Instant;
 use tokio_stream::wrappers::WatchStream;
 use tokio_stream::Stream;
+use tokio_util::sync::CancellationToken;
 
 use super::names::{all_names, status_of, target, Config};
 use super::proto::{HealthCheckResponse, ServingStatus};
@@ -33,7 +35,11 @@ pub(crate) struct Hub {
 impl Hub {
     /// Starts following `state`'s events, on a task that ends when the server stops. Subscribes
     /// before the first evaluation, so that no change falls between the two.
-    pub(crate) fn start<S: HealthState>(state: S, config: Config) -> Arc<Hub> {
+    pub(crate) fn start<S: HealthState>(
+        state: S,
+        config: Config,
+        dropped: CancellationToken,
+    ) -> Arc<Hub> {
         let lifecycle = state.lifecycle().clone();
         let mut events = lifecycle.subscribe();
         let initial = Watched {
@@ -55,14 +61,20 @@ impl Hub {
         tokio::spawn(async move {
             task_hub.update(&state, &config).await;
             loop {
+                // A result growing stale, or refreshed while stale, publishes nothing: evaluate
+                // again at the next such instant too (a deadline, not a poll).
+                let unannounced = next_unannounced_change(&state);
                 tokio::select! {
                     biased;
+                    // Every handle to the service is gone: nobody can watch any more.
+                    () = dropped.cancelled() => return,
                     () = lifecycle.stopping() => break,
                     event = events.recv() => match event {
                         // An event, or some missed: the state changed; evaluate again.
                         Some(_) => task_hub.update(&state, &config).await,
                         None => break,
                     },
+                    () = sleep_until_some(unannounced) => task_hub.update(&state, &config).await,
                 }
             }
             task_hub.stop();
@@ -109,6 +121,14 @@ impl Hub {
             sent: None,
             done: false,
         }
+    }
+}
+
+/// Sleeps until `deadline`, or for ever without one.
+async fn sleep_until_some(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
     }
 }
 

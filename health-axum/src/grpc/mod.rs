@@ -14,4 +14,4 @@ mod names;
 pub mod proto;
 mod service;
 
-pub use service::{HealthService, LIST_LIMIT};
+pub use service::{HealthService, LIST_LIMIT, MAX_REQUEST_BYTES};

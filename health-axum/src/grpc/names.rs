@@ -30,6 +30,8 @@ pub(crate) struct Config {
     /// Whether a degraded aggregate is `NOT_SERVING`, per probe (startup, live, ready) and for a
     /// single check (last).
     pub(crate) fail_degraded: [bool; 4],
+    /// Whether `Watch` is answered (not on a port whose connections take one call each).
+    pub(crate) watch: bool,
 }
 
 impl Default for Config {
@@ -37,6 +39,7 @@ impl Default for Config {
         Config {
             empty: Probe::Live,
             fail_degraded: [false; 4],
+            watch: true,
         }
     }
 }
@@ -81,16 +84,13 @@ pub(crate) fn all_names<S: HealthState>() -> Vec<&'static str> {
     names
 }
 
-/// The status of `target` now. Reads snapshots only when a scheduler runs (the service starts
-/// one); `NOT_SERVING` for everything once the server stops.
+/// The status of `target` now, as the HTTP probe (or check path) would answer. Reads snapshots
+/// only, since a scheduler runs (the service starts one before its first answer).
 pub(crate) async fn status_of<S: HealthState>(
     state: &S,
     target: Target,
     config: &Config,
 ) -> ServingStatus {
-    if state.lifecycle().is_stopping() {
-        return ServingStatus::NotServing;
-    }
     let (report, scope) = match target {
         Target::Probe(probe) => {
             let scope = Scope::Probe(probe);

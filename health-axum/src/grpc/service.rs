@@ -10,6 +10,7 @@ use std::task::{Context, Poll};
 use axum::body::{Bytes, HttpBody};
 use axum::http;
 use health_core::{start_scheduler, AsHealthState, HealthState, Probe, Scope};
+use tokio_util::sync::{CancellationToken, DropGuard};
 use tonic::codec::ProstCodec;
 use tonic::server::{Grpc, NamedService, ServerStreamingService, UnaryService};
 
@@ -18,6 +19,10 @@ use super::names::{all_names, status_of, target, Config};
 use super::proto::{
     HealthCheckRequest, HealthCheckResponse, HealthListRequest, HealthListResponse,
 };
+
+/// The largest request message decoded (a `HealthCheckRequest` holds one service name): a
+/// bigger one is refused from its length prefix, before it is buffered.
+pub const MAX_REQUEST_BYTES: usize = 1024;
 
 /// The most services `List` answers with, as the protocol asks: beyond it, `RESOURCE_EXHAUSTED`.
 pub const LIST_LIMIT: usize = 100;
@@ -32,7 +37,7 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 /// says otherwise (Kubernetes sends `""` when a `grpc:` probe names no service, and a liveness
 /// probe must never restart pods because a dependency failed). Degraded is `SERVING` unless
 /// [`HealthService::fail_when_degraded`]. Starting and draining are `NOT_SERVING` where HTTP
-/// answers 503; once the server stops, everything is `NOT_SERVING` and every `Watch` ends.
+/// answers 503; once the server stops, every `Watch` sends `NOT_SERVING` and ends.
 ///
 /// Add it to a tonic server in one line, or merge [`HealthService::router`] into an axum
 /// router (which `health_axum::serve` serves over HTTP/1.1 and HTTP/2 on one port):
@@ -51,24 +56,30 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 /// # }
 /// ```
 ///
-/// Creating it starts the background scheduler (as `serve` does), so that no RPC ever runs a
-/// check: every answer reads the latest results.
+/// The first call starts the background scheduler if none runs (as `serve` does), so that no
+/// RPC ever runs a check: every answer reads the latest results. With a tonic server of your
+/// own, call [`HealthService::shutdown`] before its graceful shutdown: every `Watch` then says
+/// `NOT_SERVING` and ends (`serve` does it when its drain delay is over).
 pub struct HealthService<S> {
     shared: Arc<Shared<S>>,
-    config: Config,
 }
 
 struct Shared<S> {
     state: S,
+    config: Config,
+    /// Started by the first call.
+    scheduler: OnceLock<()>,
     /// Started by the first `Watch`.
     hub: OnceLock<Arc<Hub>>,
+    /// Cancelled when the last handle is dropped: the hub's task ends with it.
+    _dropped: DropGuard,
+    dropped: CancellationToken,
 }
 
 impl<S> Clone for HealthService<S> {
     fn clone(&self) -> Self {
         HealthService {
             shared: Arc::clone(&self.shared),
-            config: self.config,
         }
     }
 }
@@ -76,43 +87,66 @@ impl<S> Clone for HealthService<S> {
 impl<S> std::fmt::Debug for HealthService<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HealthService")
-            .field("config", &self.config)
+            .field("config", &self.shared.config)
             .finish_non_exhaustive()
     }
 }
 
 impl<S: HealthState> HealthService<S> {
     /// The service of `state` (the state itself, an `Arc` of it, or anything that implements
-    /// `AsHealthState`). Starts the background scheduler if none runs.
-    ///
-    /// # Panics
-    /// Outside a Tokio runtime.
+    /// `AsHealthState`).
     pub fn new<H: AsHealthState<State = S>>(state: &H) -> Self {
-        let state = state.health_state().clone();
-        // Idempotent: a scheduler already running (started by `serve`) is kept.
-        let _ = start_scheduler(&state);
+        Self::with_config(state.health_state().clone(), Config::default())
+    }
+
+    fn with_config(state: S, config: Config) -> Self {
+        let dropped = CancellationToken::new();
         HealthService {
             shared: Arc::new(Shared {
                 state,
+                config,
+                scheduler: OnceLock::new(),
                 hub: OnceLock::new(),
+                _dropped: dropped.clone().drop_guard(),
+                dropped,
             }),
-            config: Config::default(),
         }
+    }
+
+    /// The same service with another configuration (a service of its own: clones made before
+    /// keep theirs, watchers included).
+    fn configured(self, change: impl FnOnce(&mut Config)) -> Self {
+        let mut config = self.shared.config;
+        change(&mut config);
+        Self::with_config(self.shared.state.clone(), config)
     }
 
     /// What the empty service name, `""`, answers: the liveness verdict by default. Set
     /// `Probe::Ready` when `""` is asked by load balancers or meshes deciding where to route,
     /// and no Kubernetes `grpc:` liveness probe leaves its `service` empty.
-    pub fn empty_service(mut self, probe: Probe) -> Self {
-        self.config.empty = probe;
-        self
+    pub fn empty_service(self, probe: Probe) -> Self {
+        self.configured(|config| config.empty = probe)
     }
 
     /// Makes a degraded aggregate `NOT_SERVING` for `scope` (a probe, or `Scope::Full` for
     /// a single check's name), as `HealthRouter::fail_when_degraded` does over HTTP.
-    pub fn fail_when_degraded(mut self, scope: impl Into<Scope>) -> Self {
-        self.config.fail_degraded[Config::slot(scope.into())] = true;
-        self
+    pub fn fail_when_degraded(self, scope: impl Into<Scope>) -> Self {
+        let slot = Config::slot(scope.into());
+        self.configured(|config| config.fail_degraded[slot] = true)
+    }
+
+    /// Answers `Watch` with `UNIMPLEMENTED`, for a port whose connections take one call each
+    /// and close within seconds (`serve`'s probe port): a client then falls back to `Check`
+    /// (grpc-go turns client-side health checking off) instead of seeing its stream cut.
+    pub fn without_watch(self) -> Self {
+        self.configured(|config| config.watch = false)
+    }
+
+    /// The server stops: every `Watch` says `NOT_SERVING` and ends, so that a graceful shutdown
+    /// is not held by open watches. The same as `Lifecycle::begin_stop`, which `serve` calls
+    /// when its drain delay is over; call it before a tonic server's graceful shutdown.
+    pub fn shutdown(&self) {
+        self.shared.state.lifecycle().begin_stop();
     }
 
     /// The service as axum routes, for any router state: merge it into the application's router
@@ -124,22 +158,36 @@ impl<S: HealthState> HealthService<S> {
         )
     }
 
+    /// Before the first answer: a scheduler keeps the results fresh, so no call runs a check.
+    fn driven(&self) -> &S {
+        let state = &self.shared.state;
+        self.shared.scheduler.get_or_init(|| {
+            // Idempotent: a scheduler already running (started by `serve`) is kept.
+            let _ = start_scheduler(state);
+        });
+        state
+    }
+
     fn hub(&self) -> Arc<Hub> {
-        Arc::clone(
-            self.shared
-                .hub
-                .get_or_init(|| Hub::start(self.shared.state.clone(), self.config)),
-        )
+        let state = self.driven();
+        Arc::clone(self.shared.hub.get_or_init(|| {
+            Hub::start(
+                state.clone(),
+                self.shared.config,
+                self.shared.dropped.clone(),
+            )
+        }))
     }
 
     async fn check(
         &self,
         request: HealthCheckRequest,
     ) -> Result<HealthCheckResponse, tonic::Status> {
-        let Some(target) = target::<S>(&request.service, &self.config) else {
+        let config = &self.shared.config;
+        let Some(target) = target::<S>(&request.service, config) else {
             return Err(tonic::Status::not_found("unknown service"));
         };
-        let status = status_of(&self.shared.state, target, &self.config).await;
+        let status = status_of(self.driven(), target, config).await;
         Ok(HealthCheckResponse::new(status))
     }
 
@@ -151,10 +199,12 @@ impl<S: HealthState> HealthService<S> {
                 names.len()
             )));
         }
+        let config = &self.shared.config;
+        let state = self.driven();
         let mut statuses = std::collections::HashMap::with_capacity(names.len());
         for name in names {
-            if let Some(target) = target::<S>(name, &self.config) {
-                let status = status_of(&self.shared.state, target, &self.config).await;
+            if let Some(target) = target::<S>(name, config) {
+                let status = status_of(state, target, config).await;
                 statuses.insert(name.to_string(), HealthCheckResponse::new(status));
             }
         }
@@ -183,21 +233,15 @@ where
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let service = self.clone();
         match request.uri().path() {
-            "/grpc.health.v1.Health/Check" => Box::pin(async move {
-                Ok(Grpc::new(ProstCodec::default())
-                    .unary(Check(service), request)
-                    .await)
-            }),
-            "/grpc.health.v1.Health/List" => Box::pin(async move {
-                Ok(Grpc::new(ProstCodec::default())
-                    .unary(List(service), request)
-                    .await)
-            }),
-            "/grpc.health.v1.Health/Watch" => Box::pin(async move {
-                Ok(Grpc::new(ProstCodec::default())
-                    .server_streaming(Watch(service), request)
-                    .await)
-            }),
+            "/grpc.health.v1.Health/Check" => {
+                Box::pin(async move { Ok(codec().unary(Check(service), request).await) })
+            }
+            "/grpc.health.v1.Health/List" => {
+                Box::pin(async move { Ok(codec().unary(List(service), request).await) })
+            }
+            "/grpc.health.v1.Health/Watch" => {
+                Box::pin(async move { Ok(codec().server_streaming(Watch(service), request).await) })
+            }
             _ => Box::pin(async move {
                 Ok(
                     tonic::Status::unimplemented("no such method in grpc.health.v1.Health")
@@ -206,6 +250,15 @@ where
             }),
         }
     }
+}
+
+/// tonic's server-side codec, with the request size bound.
+fn codec<Response, Request>() -> Grpc<ProstCodec<Response, Request>>
+where
+    Response: prost::Message + Send + 'static,
+    Request: prost::Message + Default + Send + 'static,
+{
+    Grpc::new(ProstCodec::default()).apply_max_message_size_config(Some(MAX_REQUEST_BYTES), None)
 }
 
 struct Check<S>(HealthService<S>);
@@ -245,6 +298,11 @@ impl<S: HealthState> ServerStreamingService<HealthCheckRequest> for Watch<S> {
     type Future = std::future::Ready<Result<tonic::Response<WatchAnswers>, tonic::Status>>;
 
     fn call(&mut self, request: tonic::Request<HealthCheckRequest>) -> Self::Future {
+        if !self.0.shared.config.watch {
+            return std::future::ready(Err(tonic::Status::unimplemented(
+                "Watch is not served on this port: call Check, or Watch on the application port",
+            )));
+        }
         let answers = self.0.hub().watch(&request.into_inner().service);
         std::future::ready(Ok(tonic::Response::new(answers)))
     }

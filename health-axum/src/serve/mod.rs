@@ -119,9 +119,14 @@ pub fn serve<H: AsHealthState>(
         scheduler: Box::new(move || start_scheduler(&state)),
         default_probes: Box::new(move || {
             let probes = <H::State as HealthRouterExt>::health_router().build();
-            // With the `grpc` feature, the probe port answers `grpc:` probes too.
+            // With the `grpc` feature, the probe port answers `grpc:` probes too (`Check` and
+            // `List`: its connections take one call each, so `Watch` belongs on the app port).
             #[cfg(feature = "grpc")]
-            let probes = probes.merge(crate::grpc::HealthService::new(&probe_state).router());
+            let probes = probes.merge(
+                crate::grpc::HealthService::new(&probe_state)
+                    .without_watch()
+                    .router(),
+            );
             probes.with_state(probe_state)
         }),
         probes: None,

@@ -69,3 +69,26 @@ pub fn overview<S: HealthState>(state: &S) -> Overview {
         after_seq,
     }
 }
+
+/// The next instant at which what the probes answer may change with no event announcing it:
+/// the earliest moment a fresh result goes stale (a stalled scheduler is judged when the result
+/// is read, and growing stale publishes nothing), and, for a result already stale, the moment
+/// its next run is due (a fresh result with an unchanged status publishes nothing either).
+/// `None` when no check has a result. A subscriber that mirrors the probes (the gRPC health
+/// `Watch`) evaluates again then, besides on each event.
+pub fn next_unannounced_change<S: HealthState>(state: &S) -> Option<Instant> {
+    let engine = engine_of(state);
+    let now = Instant::now();
+    S::CHECKS
+        .iter()
+        .enumerate()
+        .filter_map(|(index, spec)| {
+            let (snapshot, _) = engine.slot(index).current(now)?;
+            Some(if snapshot.is_stale_at(now) {
+                crate::time::later(now, spec.interval())
+            } else {
+                snapshot.expires_at
+            })
+        })
+        .min()
+}
