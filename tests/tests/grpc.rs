@@ -45,13 +45,32 @@ struct Server {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
-/// The state served by `health_axum::serve`: HTTP probes and gRPC health on one port.
-async fn server() -> Server {
-    let state = AppState {
+/// A state with two dependencies up, its lifecycle starting.
+async fn fresh_state() -> AppState {
+    AppState {
         database: Dependency::start(Mode::Up).await,
         cache: Dependency::start(Mode::Up).await,
         lifecycle: Lifecycle::new(),
-    };
+    }
+}
+
+/// A `Watch` on `service`.
+async fn watch(
+    client: &mut HealthClient<Channel>,
+    service: &str,
+) -> tonic::Streaming<tonic_health::pb::HealthCheckResponse> {
+    client
+        .watch(HealthCheckRequest {
+            service: service.into(),
+        })
+        .await
+        .expect("watch")
+        .into_inner()
+}
+
+/// The state served by `health_axum::serve`: HTTP probes and gRPC health on one port.
+async fn server() -> Server {
+    let state = fresh_state().await;
     let app = Router::new()
         .merge(AppState::health_router())
         .with_state(state.clone())
@@ -169,20 +188,8 @@ async fn check_answers_every_name_and_a_dependency_outage_never_fails_the_empty_
 async fn watch_sends_the_current_status_then_each_change_once() {
     let server = server().await;
     let mut client = client(server.addr).await;
-    let mut stream = client
-        .watch(HealthCheckRequest {
-            service: "readiness".into(),
-        })
-        .await
-        .expect("watch")
-        .into_inner();
-    let mut database = client
-        .watch(HealthCheckRequest {
-            service: "database".into(),
-        })
-        .await
-        .expect("watch")
-        .into_inner();
+    let mut stream = watch(&mut client, "readiness").await;
+    let mut database = watch(&mut client, "database").await;
     let long = Duration::from_secs(10);
     assert_eq!(
         next(&mut stream, long).await,
@@ -234,13 +241,7 @@ async fn watch_sends_the_current_status_then_each_change_once() {
 async fn watch_on_an_unknown_name_says_service_unknown_and_stays_open() {
     let server = server().await;
     let mut client = client(server.addr).await;
-    let mut stream = client
-        .watch(HealthCheckRequest {
-            service: "nope".into(),
-        })
-        .await
-        .expect("watch")
-        .into_inner();
+    let mut stream = watch(&mut client, "nope").await;
     assert_eq!(
         next(&mut stream, Duration::from_secs(10)).await,
         Some(Ok(ServingStatus::ServiceUnknown))
@@ -304,13 +305,7 @@ async fn on_drain_every_watcher_gets_not_serving_before_the_server_stops() {
     let mut client = client(server.addr).await;
     let mut watchers = Vec::new();
     for name in ["", "liveness", "readiness", "database"] {
-        let mut stream = client
-            .watch(HealthCheckRequest {
-                service: name.into(),
-            })
-            .await
-            .expect("watch")
-            .into_inner();
+        let mut stream = watch(&mut client, name).await;
         assert_eq!(
             next(&mut stream, Duration::from_secs(10)).await,
             Some(Ok(ServingStatus::Serving)),
@@ -318,13 +313,7 @@ async fn on_drain_every_watcher_gets_not_serving_before_the_server_stops() {
         );
         watchers.push((name, stream));
     }
-    let mut unknown = client
-        .watch(HealthCheckRequest {
-            service: "nope".into(),
-        })
-        .await
-        .expect("watch")
-        .into_inner();
+    let mut unknown = watch(&mut client, "nope").await;
     assert_eq!(
         next(&mut unknown, Duration::from_secs(10)).await,
         Some(Ok(ServingStatus::ServiceUnknown))
@@ -357,11 +346,7 @@ async fn on_drain_every_watcher_gets_not_serving_before_the_server_stops() {
 
 #[tokio::test]
 async fn the_probe_port_answers_grpc_probes_and_a_tonic_server_takes_the_service_in_one_line() {
-    let state = AppState {
-        database: Dependency::start(Mode::Up).await,
-        cache: Dependency::start(Mode::Up).await,
-        lifecycle: Lifecycle::new(),
-    };
+    let state = fresh_state().await;
     // `serve` with a probe port: its default routes answer gRPC health too.
     let probes = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -477,11 +462,7 @@ async fn list_beyond_100_services_is_resource_exhausted_and_check_still_answers(
 
 #[tokio::test]
 async fn the_empty_name_and_degraded_follow_the_configuration() {
-    let state = AppState {
-        database: Dependency::start(Mode::Up).await,
-        cache: Dependency::start(Mode::Up).await,
-        lifecycle: Lifecycle::new(),
-    };
+    let state = fresh_state().await;
     let service = HealthService::new(&state)
         .empty_service(Probe::Ready)
         .fail_when_degraded(Probe::Ready);
@@ -512,11 +493,7 @@ async fn the_empty_name_and_degraded_follow_the_configuration() {
 
 #[tokio::test]
 async fn each_configured_service_keeps_its_own_configuration_and_watch_is_refused_where_asked() {
-    let state = AppState {
-        database: Dependency::start(Mode::Up).await,
-        cache: Dependency::start(Mode::Up).await,
-        lifecycle: Lifecycle::new(),
-    };
+    let state = fresh_state().await;
     let base = HealthService::new(&state);
     let ready_empty = base.clone().empty_service(Probe::Ready);
     let unary_only = base.clone().without_watch();
@@ -593,11 +570,7 @@ async fn a_request_beyond_the_size_bound_is_refused_and_the_service_still_answer
 
 #[tokio::test]
 async fn shutdown_ends_every_watch_of_a_tonic_server_so_its_graceful_shutdown_completes() {
-    let state = AppState {
-        database: Dependency::start(Mode::Up).await,
-        cache: Dependency::start(Mode::Up).await,
-        lifecycle: Lifecycle::new(),
-    };
+    let state = fresh_state().await;
     state.lifecycle.mark_started();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -617,13 +590,7 @@ async fn shutdown_ends_every_watch_of_a_tonic_server_so_its_graceful_shutdown_co
     );
     let mut client = client(addr).await;
     eventually_status(&mut client, "readiness", ServingStatus::Serving).await;
-    let mut stream = client
-        .watch(HealthCheckRequest {
-            service: "readiness".into(),
-        })
-        .await
-        .expect("watch")
-        .into_inner();
+    let mut stream = watch(&mut client, "readiness").await;
     assert_eq!(
         next(&mut stream, Duration::from_secs(10)).await,
         Some(Ok(ServingStatus::Serving))
