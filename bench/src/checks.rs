@@ -137,3 +137,25 @@ pub async fn hand_written_ready(
         ),
     }
 }
+
+/// Whether [`switch`] passes: the dependency the gRPC `Watch` row turns off and on.
+pub static SWITCH: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// One critical check that follows [`SWITCH`], run only when asked (`refresh`), with no
+/// damping: each flip of the switch is one status change of readiness.
+#[derive(Clone, HealthState)]
+#[health(checks(switch))]
+pub struct Switched {
+    #[health(lifecycle)]
+    pub lifecycle: Lifecycle,
+}
+
+/// Passes while [`SWITCH`] is on. Its interval (an hour) keeps the scheduler out of the way.
+#[health_check(critical, interval_ms = 3_600_000, failure_threshold = 1, no_breaker)]
+async fn switch() -> Result<(), String> {
+    if SWITCH.load(std::sync::atomic::Ordering::SeqCst) {
+        Ok(())
+    } else {
+        Err("switched off".into())
+    }
+}

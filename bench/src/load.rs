@@ -55,7 +55,12 @@ pub async fn run(
         ok += o;
         errors += e;
     }
-    let elapsed = begun.elapsed().as_secs_f64();
+    summary(latencies, ok, errors, begun.elapsed().as_secs_f64())
+}
+
+/// What a run of closed-loop clients measured: every latency (µs), the answers that were right
+/// and those that were not, over `elapsed` seconds.
+pub fn summary(mut latencies: Vec<u32>, ok: u64, errors: u64, elapsed: f64) -> Load {
     latencies.sort_unstable();
     let pick = |q: f64| {
         if latencies.is_empty() {

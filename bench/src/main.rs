@@ -10,10 +10,14 @@
 //! they state is computed, and says whether all runs agree on it.
 //!
 //! `--quick` runs every row once, briefly (a smoke run, figures not meaningful).
+//!
+//! `--grpc-watch-server <framework|tonic-health>` is how the harness starts row 9's server
+//! processes (see `grpc.rs`), not a mode to run by hand.
 
 mod alloc;
 mod build_cost;
 mod checks;
+mod grpc;
 mod load;
 
 use std::fmt::Write as _;
@@ -39,6 +43,8 @@ struct Plan {
     load_secs: f64,
     connections: usize,
     build_rounds: usize,
+    /// `Watch` streams open at once in row 9.
+    watchers: usize,
 }
 
 /// Median, min and max.
@@ -133,6 +139,21 @@ struct Findings {
     pg_per_request: [f64; 2],
     /// Each row's framework figure: its label and its spread relative to its median.
     stability: Vec<(String, f64)>,
+    /// Row 8, per run: `Check` calls per second, readiness / bare, liveness / bare,
+    /// readiness / tonic-health, tonic-health / bare.
+    grpc_check: [Vec<f64>; 4],
+    /// Row 8, per run: server CPU per call, readiness / bare, liveness / bare.
+    grpc_cpu: [Vec<f64>; 2],
+    /// Row 8, medians: server CPU per call in µs, readiness, liveness, bare, tonic-health.
+    grpc_cpu_us: [f64; 4],
+    /// Row 9, per change: the last watcher told, framework / tonic-health.
+    watch_last: Vec<f64>,
+    /// Row 9, the framework's medians: the first and the last watcher told, in ms.
+    watch_ms: [f64; 2],
+    /// Row 9: server memory per watcher in KiB, framework and tonic-health.
+    watch_kib: [f64; 2],
+    /// Row 9: how many watchers.
+    watchers: usize,
 }
 
 impl Findings {
@@ -836,6 +857,62 @@ fn reading_notes(f: &Findings) -> String {
             agreement(&f.pg_p99, "lower", "higher"),
         );
     }
+    if !f.grpc_check[0].is_empty() {
+        let _ = writeln!(
+            out,
+            "**gRPC health (rows 8 and 9): how.** Both rows use tonic's client (`Channel`, one HTTP/2 \
+             connection each) against `health_axum::serve`, on loopback.\n\
+             - Row 8: one served port carries the framework's `HealthService`, a bare unary method \
+             `/bench.Bare/Check` (a tonic `UnaryService` that answers a fixed `SERVING` at once: the \
+             same messages, codec and routing as the framework's `Check`, none of its evaluation), and \
+             tonic-health's `HealthServer` with a fixed status (under `/tonic-health`, since its paths \
+             are the framework's). Closed-loop callers keep the calls in flight; the methods take turns \
+             to go first. The server runs on one runtime thread, the client on another core; the \
+             server's CPU time per call is the kernel's account of the server's threads \
+             (`/proc/self/task/<tid>/schedstat`) over the calls answered, which the client's own speed \
+             does not change.\n\
+             - Row 9: two server processes (this binary, `--grpc-watch-server`), each `serve` on one \
+             runtime thread: the framework's `HealthService`, whose readiness follows one check that \
+             the harness flips and runs (`refresh`), and tonic-health's, set by \
+             `HealthReporter::set_service_status`. {} `Watch` calls on `readiness` to each, over \
+             HTTP/2 connections of 125 streams (the application port allows 256); then each change, \
+             alternately down and up: from the command written to the server to the moment the last \
+             watcher has the new status (each watcher stamps its own message). Memory: the server \
+             process's `RssAnon` before the watchers and once every one has had its first message.\n",
+            f.watchers
+        );
+        let _ = writeln!(
+            out,
+            "**gRPC health: what the figures say.** `Check` on readiness (10 checks) ran at {} of the \
+             rate of the bare method on the same port, {}; on `\"\"` (liveness) at {}, {}; against \
+             tonic-health's server, readiness ran at {}, {} (tonic-health itself ran at {} of the bare \
+             method). The server's CPU time per call: {:.1} µs for readiness, {:.1} µs for liveness, \
+             {:.1} µs for the bare method, {:.1} µs for tonic-health (medians); readiness / bare {}, \
+             {}. One change of readiness reached the first of {} watchers after {:.2} ms and the last \
+             after {:.2} ms (medians); the last was told at {} of tonic-health's time, {}. Opening the \
+             watchers grew the server's memory by {:.1} KiB per watcher, tonic-health's by {:.1} KiB.\n",
+            ratio_text(&f.grpc_check[0]),
+            agreement(&f.grpc_check[0], "lower", "higher"),
+            ratio_text(&f.grpc_check[1]),
+            agreement(&f.grpc_check[1], "lower", "higher"),
+            ratio_text(&f.grpc_check[2]),
+            agreement(&f.grpc_check[2], "lower", "higher"),
+            ratio_text(&f.grpc_check[3]),
+            f.grpc_cpu_us[0],
+            f.grpc_cpu_us[1],
+            f.grpc_cpu_us[2],
+            f.grpc_cpu_us[3],
+            ratio_text(&f.grpc_cpu[0]),
+            agreement(&f.grpc_cpu[0], "less", "more"),
+            f.watchers,
+            f.watch_ms[0],
+            f.watch_ms[1],
+            ratio_text(&f.watch_last),
+            agreement(&f.watch_last, "shorter", "longer").replace("runs", "changes"),
+            f.watch_kib[0],
+            f.watch_kib[1],
+        );
+    }
     let (steady, noisy): (Vec<_>, Vec<_>) = f.stability.iter().partition(|(_, s)| *s < 0.05);
     let name = |rows: &[&(String, f64)]| {
         rows.iter()
@@ -956,6 +1033,11 @@ const FLOODS_MARKER: &str = "<!-- connection floods:";
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--grpc-watch-server") {
+        // A server process of row 9, started by this harness.
+        grpc::watch_server(args.get(i + 1).map_or("framework", String::as_str));
+        return;
+    }
     if let Some(i) = args.iter().position(|a| a == "--spin") {
         spin(args.get(i + 1).map_or("/health/ready", String::as_str));
         return;
@@ -967,6 +1049,7 @@ fn main() {
             load_secs: 0.5,
             connections: 8,
             build_rounds: 1,
+            watchers: 250,
         }
     } else {
         Plan {
@@ -974,6 +1057,7 @@ fn main() {
             load_secs: 2.0,
             connections: 16,
             build_rounds: 5,
+            watchers: 1000,
         }
     };
     let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -997,6 +1081,9 @@ fn main() {
         against_postgres(&plan, &mut rows, &mut findings).await;
         eprintln!("== fan-out and timeout");
         fan_out_and_timeout(&plan, &mut rows, &mut findings).await;
+        eprintln!("== gRPC health: Check rate, Watch fan-out");
+        grpc::check_row(&plan, &mut rows, &mut findings).await;
+        grpc::watch_row(&plan, &mut rows, &mut findings).await;
     });
     eprintln!("== build cost of the macros");
     build_cost(&plan, &workspace, &mut rows, &mut findings);
@@ -1017,7 +1104,7 @@ fn main() {
     let _ = writeln!(out, "- Date: {}", date());
     let _ = writeln!(
         out,
-        "- Runs: each figure is a median over runs, with the spread (min–max) in brackets; each row's note says how many runs and how the order of the compared pair was varied. Load (rows 1 to 3): {} closed-loop clients for {:.1} s per run on loopback; server and load generator in one process on one runtime thread each, pinned to different cores. Whole run: {:.0} s.\n",
+        "- Runs: each figure is a median over runs, with the spread (min–max) in brackets; each row's note says how many runs and how the order of the compared pair was varied. Load (rows 1 to 3 and 8): {} closed-loop clients (row 8: calls in flight) for {:.1} s per run on loopback; server and load generator in one process on one runtime thread each, pinned to different cores (row 9: each server in a process of its own, on the server's core). Whole run: {:.0} s.\n",
         plan.connections,
         plan.load_secs,
         begun.elapsed().as_secs_f64()

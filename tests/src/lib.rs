@@ -5,6 +5,7 @@
 
 pub mod dep;
 pub mod grpc_python;
+pub mod h2;
 pub mod log;
 pub mod pg;
 pub mod timeline;
@@ -36,6 +37,43 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+/// The test process holds thousands of sockets: make sure its soft limit allows them.
+pub fn raise_fd_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain system calls on a valid, owned struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
+/// One kubelet-style probe on a new connection: the status (`None`: no HTTP answer within
+/// 5 s) and how long it took.
+pub async fn kubelet_probe(addr: SocketAddr, path: &str) -> (Option<u16>, Duration) {
+    let begun = std::time::Instant::now();
+    let status = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut stream = TcpStream::connect(addr).await.ok()?;
+        let head = format!(
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: kube-probe/1.31\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).await.ok()?;
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.ok()?;
+        let line = std::str::from_utf8(raw.split(|&b| b == b'\r').next()?).ok()?;
+        line.split(' ').nth(1)?.parse().ok()
+    })
+    .await
+    .ok()
+    .flatten();
+    (status, begun.elapsed())
+}
 
 /// A parsed HTTP response.
 #[derive(Debug)]

@@ -23,6 +23,7 @@ use tokio::net::TcpStream;
 use health_tests::OneCheck as State;
 
 use health_tests::H2_PREFACE as H2_START;
+use health_tests::{kubelet_probe as probe, raise_fd_limit};
 
 struct Ports {
     app: SocketAddr,
@@ -57,43 +58,6 @@ async fn start(app_idle: Duration) -> Ports {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     ports
-}
-
-/// The test process holds thousands of sockets: make sure its soft limit allows them.
-fn raise_fd_limit() {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: plain system calls on a valid, owned struct.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
-        {
-            limit.rlim_cur = limit.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
-        }
-    }
-}
-
-/// One kubelet-style probe on a new connection: the status (`None`: no HTTP answer within
-/// 5 s) and how long it took.
-async fn probe(addr: SocketAddr, path: &str) -> (Option<u16>, Duration) {
-    let begun = Instant::now();
-    let status = tokio::time::timeout(Duration::from_secs(5), async {
-        let mut stream = TcpStream::connect(addr).await.ok()?;
-        let head = format!(
-            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: kube-probe/1.31\r\nAccept: */*\r\nConnection: close\r\n\r\n"
-        );
-        stream.write_all(head.as_bytes()).await.ok()?;
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await.ok()?;
-        let line = std::str::from_utf8(raw.split(|&b| b == b'\r').next()?).ok()?;
-        line.split(' ').nth(1)?.parse().ok()
-    })
-    .await
-    .ok()
-    .flatten();
-    (status, begun.elapsed())
 }
 
 /// What a round of probes saw.

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use axum::routing::get as route_get;
 use health_axum::prelude::*;
 use health_tests::get;
+use health_tests::h2::{get as h2_get, read_frame, DATA, END_STREAM, GOAWAY, HEADERS, RST_STREAM};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -130,57 +131,6 @@ async fn http1_probe_connections_answer_one_request_and_close() {
         assert!(n > 0, "closed after {}", String::from_utf8_lossy(&raw));
         raw.extend_from_slice(&buf[..n]);
     }
-}
-
-/// An HTTP/2 frame as read: type, flags, stream, payload.
-#[derive(Debug)]
-struct Frame {
-    kind: u8,
-    flags: u8,
-    stream: u32,
-    payload: Vec<u8>,
-}
-
-const DATA: u8 = 0x0;
-const HEADERS: u8 = 0x1;
-const RST_STREAM: u8 = 0x3;
-const GOAWAY: u8 = 0x7;
-const END_STREAM: u8 = 0x1;
-
-/// Reads one frame; `None` at the end of the connection.
-async fn read_frame(stream: &mut TcpStream) -> Option<Frame> {
-    let mut head = [0u8; 9];
-    stream.read_exact(&mut head).await.ok()?;
-    let len = usize::from(head[0]) << 16 | usize::from(head[1]) << 8 | usize::from(head[2]);
-    let mut payload = vec![0u8; len];
-    stream.read_exact(&mut payload).await.ok()?;
-    Some(Frame {
-        kind: head[3],
-        flags: head[4],
-        stream: u32::from_be_bytes([head[5], head[6], head[7], head[8]]) & 0x7fff_ffff,
-        payload,
-    })
-}
-
-/// A complete HEADERS frame: `GET path` on `stream` (HPACK: `:method GET`, `:scheme http`,
-/// `:path` literal, `:authority x`), END_STREAM | END_HEADERS.
-fn h2_get(stream: u8, path: &str) -> Vec<u8> {
-    let mut block = vec![0x82, 0x86, 0x44, u8::try_from(path.len()).unwrap()];
-    block.extend_from_slice(path.as_bytes());
-    block.extend_from_slice(&[0x41, 1, b'x']);
-    let mut frame = vec![
-        0,
-        0,
-        u8::try_from(block.len()).unwrap(),
-        HEADERS,
-        0x5,
-        0,
-        0,
-        0,
-    ];
-    frame.push(stream);
-    frame.extend_from_slice(&block);
-    frame
 }
 
 /// The preface, SETTINGS and a SETTINGS acknowledgement.
