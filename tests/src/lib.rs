@@ -643,6 +643,38 @@ pub fn stuck_request(addr: SocketAddr) -> tokio::task::JoinHandle<Vec<u8>> {
     })
 }
 
+/// The two loopback addresses of a service served with a probe port of its own.
+#[derive(Debug, Clone, Copy)]
+pub struct Ports {
+    /// The application port.
+    pub app: SocketAddr,
+    /// The probe port.
+    pub probes: SocketAddr,
+}
+
+/// Serves `app` with `health_axum::serve` on a free loopback port and a probe port of its own
+/// (`probes_on`, its default routes), configured by `configure`, in a background task; returns
+/// once both answer `/health/ready` with 200.
+pub async fn serve_with_probe_port<H: health_axum::AsHealthState>(
+    app: axum::Router,
+    state: H,
+    configure: impl FnOnce(health_axum::Serve) -> health_axum::Serve,
+) -> Ports {
+    use std::future::IntoFuture;
+    let app_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let probe_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let ports = Ports {
+        app: app_listener.local_addr().expect("addr"),
+        probes: probe_listener.local_addr().expect("addr"),
+    };
+    let serve = health_axum::serve(app_listener, app, state).probes_on(probe_listener);
+    tokio::spawn(configure(serve).into_future());
+    for addr in [ports.app, ports.probes] {
+        wait_for_status(addr, "/health/ready", 200, Duration::from_secs(10)).await;
+    }
+    ports
+}
+
 /// Serves `app` with `health_axum::serve` on a free loopback port, configured by `configure`
 /// (drain delay, shutdown timeout, start-up work...), in a background task; returns the address
 /// and the task, which resolves with what `serve` returned.

@@ -8,7 +8,6 @@
 //! Each test prints its figures (share of probes answered, worst probe latency) for
 //! BENCHMARKS.md: `cargo test -p health-tests --test floods -- --nocapture`.
 
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -23,12 +22,7 @@ use tokio::net::TcpStream;
 use health_tests::OneCheck as State;
 
 use health_tests::H2_PREFACE as H2_START;
-use health_tests::{kubelet_probe as probe, raise_fd_limit};
-
-struct Ports {
-    app: SocketAddr,
-    probes: SocketAddr,
-}
+use health_tests::{kubelet_probe as probe, raise_fd_limit, Ports};
 
 /// Serves an application port (idle timeout `app_idle`) and a probe port, as a service would.
 async fn start(app_idle: Duration) -> Ports {
@@ -40,24 +34,7 @@ async fn start(app_idle: Duration) -> Ports {
         .route("/", route_get(|| async { "hello" }))
         .merge(State::health_router())
         .with_state(state.clone());
-    let app_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let probe_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let ports = Ports {
-        app: app_listener.local_addr().unwrap(),
-        probes: probe_listener.local_addr().unwrap(),
-    };
-    tokio::spawn(
-        health_axum::serve(app_listener, app, state)
-            .idle_timeout(app_idle)
-            .probes_on(probe_listener)
-            .into_future(),
-    );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while probe(ports.probes, "/health/ready").await.0 != Some(200) {
-        assert!(Instant::now() < deadline, "the service never became ready");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    ports
+    health_tests::serve_with_probe_port(app, state, |s| s.idle_timeout(app_idle)).await
 }
 
 /// What a round of probes saw.

@@ -14,15 +14,14 @@
 //!   and the probes answer, as if they were not there; the server drops them at its send
 //!   timeout.
 //!
-//! One weakness this suite found is fixed and held by
+//! One weakness is kept as an ignored reproduction,
 //! [`grpc_calls_on_the_probe_port_survive_its_early_goaway`]: a tonic call on the probe port
-//! failed now and then, under no load at all (the GOAWAY went before the call's message). The
-//! probes here still retry a call that fails that way once, and count it.
+//! fails now and then, under no load at all. The probes here retry a call that failed that way
+//! once, and count it.
 //!
 //! Each test prints its figures (`FIGURES ...`): `cargo test -p health-tests --test
 //! grpc_hostile -- --nocapture`.
 
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -82,10 +81,7 @@ struct Switched {
     lifecycle: Lifecycle,
 }
 
-struct Server {
-    app: SocketAddr,
-    probes: SocketAddr,
-}
+use health_tests::Ports as Server;
 
 /// `serve` with a probe port (its default routes: HTTP probes and gRPC health), and the
 /// application port serving the HTTP probes and gRPC health too, with an idle timeout (and send
@@ -96,22 +92,7 @@ async fn start<S: HealthState>(state: S, app_idle: Duration) -> Server {
         .merge(S::health_router())
         .with_state(state.clone())
         .merge(HealthService::new(&state).router());
-    let app_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let probe_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = Server {
-        app: app_listener.local_addr().unwrap(),
-        probes: probe_listener.local_addr().unwrap(),
-    };
-    tokio::spawn(
-        health_axum::serve(app_listener, app, state)
-            .idle_timeout(app_idle)
-            .probes_on(probe_listener)
-            .into_future(),
-    );
-    for addr in [server.app, server.probes] {
-        health_tests::wait_for_status(addr, "/health/ready", 200, Duration::from_secs(10)).await;
-    }
-    server
+    health_tests::serve_with_probe_port(app, state, |s| s.idle_timeout(app_idle)).await
 }
 
 /// A `grpc:` probe as the kubelet sends it: a new connection and one `Check`; what it answered
@@ -681,16 +662,19 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// Calls of the known-weakness test.
 const RACE_CALLS: usize = 3000;
 
-/// A weakness found by this suite, and fixed: a tonic `Check` on the probe port failed now and
+/// A known weakness, kept as a reproduction: a tonic `Check` on the probe port fails now and
 /// then with no load at all (14, 3 and 2 of 3,000 in three runs on the machine of
-/// BENCHMARKS.md; none of 3,000 on the application port). The probe port sent its graceful
-/// GOAWAY as soon as the first stream's head was read; a gRPC call's message follows its head in
-/// a DATA frame, and when the GOAWAY and its PING round trip reached hyper's client before that
-/// frame was written, the client dropped the request ("runtime dropped the dispatch task", or
-/// the GOAWAY as the error): hyperium/hyper#2500. The GOAWAY now goes once the first answer is
-/// ready (`serve/connection.rs`), when the request has been read to its end: 0 of 3,000 in three
-/// runs since. With the old rule this test fails on every run.
+/// BENCHMARKS.md; none of 3,000 on the application port). The probe port sends its graceful
+/// GOAWAY as soon as the first stream's head is read; a gRPC call's message follows its head in
+/// a DATA frame, and when the GOAWAY and its PING round trip reach hyper's client before that
+/// frame is written, the client drops the request ("runtime dropped the dispatch task", or the
+/// GOAWAY as the error): hyperium/hyper#2500. Sending the GOAWAY once the first answer is ready
+/// instead was tried: it removes these failures, but under CPU load grpc's C-core client (the
+/// Python reference client) then loses answers on the probe port (`UNAVAILABLE` in 7 of 12
+/// runs of `the_reference_python_client_on_the_probe_port_and_the_application_port`, against 0
+/// of 12 with the GOAWAY at the request's start), so it was reverted. Run with `--ignored`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "known weakness: 0.1 to 0.5 % of tonic calls on the probe port fail (early GOAWAY, hyperium/hyper#2500)"]
 async fn grpc_calls_on_the_probe_port_survive_its_early_goaway() {
     let _one = ONE_AT_A_TIME.lock().await;
     let server = start(quiet(), health_axum::DEFAULT_IDLE_TIMEOUT).await;

@@ -18,7 +18,6 @@
 //! of the grace.) On the probe port that is before its 10 s connection lifetime, so it is the
 //! idle bound that closes them.
 
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -29,7 +28,7 @@ use tokio::net::TcpStream;
 // One check that always passes: these tests are about connections, not checks.
 use health_tests::OneCheck as State;
 
-use health_tests::H2_PREFACE;
+use health_tests::{Ports, H2_PREFACE};
 
 /// The probe port's idle bound, as the README states it.
 const PROBE_BOUND: Duration = Duration::from_secs(5);
@@ -42,11 +41,6 @@ const EARLY: Duration = Duration::from_millis(250);
 /// A busy two-core host may run the server's timer this late.
 const SLACK: Duration = Duration::from_secs(2);
 
-struct Ports {
-    app: SocketAddr,
-    probes: SocketAddr,
-}
-
 /// Serves an application port (idle bound `app_idle`, or the default) and a probe port.
 async fn start(app_idle: Option<Duration>) -> Ports {
     let state = State {
@@ -55,21 +49,11 @@ async fn start(app_idle: Option<Duration>) -> Ports {
     let app = Router::new()
         .merge(State::health_router())
         .with_state(state.clone());
-    let app_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let probe_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let ports = Ports {
-        app: app_listener.local_addr().unwrap(),
-        probes: probe_listener.local_addr().unwrap(),
-    };
-    let mut serve = health_axum::serve(app_listener, app, state).probes_on(probe_listener);
-    if let Some(idle) = app_idle {
-        serve = serve.idle_timeout(idle);
-    }
-    tokio::spawn(serve.into_future());
-    for addr in [ports.app, ports.probes] {
-        health_tests::wait_for_status(addr, "/health/ready", 200, Duration::from_secs(10)).await;
-    }
-    ports
+    health_tests::serve_with_probe_port(app, state, |s| match app_idle {
+        Some(idle) => s.idle_timeout(idle),
+        None => s,
+    })
+    .await
 }
 
 /// What a slow client sends.

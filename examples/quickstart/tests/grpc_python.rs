@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -33,54 +33,18 @@ const NAMES: [&str; 7] = [
 const DRAIN_DELAY: Duration = Duration::from_millis(2000);
 const SHUTDOWN_TIMEOUT_MS: u64 = 3000;
 
-/// The example binary, killed when dropped.
-struct Service {
-    child: Child,
-    addr: SocketAddr,
-    dir: std::path::PathBuf,
-}
+mod support;
+
+/// The example binary, with this test's drain delay and shutdown timeout.
+struct Service;
 
 impl Service {
     /// Starts it on `database_url` (a new SQLite file when `None`) with `env` added.
-    fn start(database_url: Option<String>, env: &[(&str, String)]) -> Service {
-        let dir = health_tests::temp_dir("quickstart-grpc");
-        let port = free_port();
-        let url =
-            database_url.unwrap_or_else(|| format!("sqlite://{}/notes.db?mode=rwc", dir.display()));
-        let log = |name: &str| std::fs::File::create(dir.join(name)).expect("create a log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_quickstart"))
-            .env("PORT", port.to_string())
-            .env("DATABASE_URL", url)
-            .env("DRAIN_DELAY_MS", DRAIN_DELAY.as_millis().to_string())
-            .env("SHUTDOWN_TIMEOUT_MS", SHUTDOWN_TIMEOUT_MS.to_string())
-            .env("LOG_LEVEL", "info")
-            .env_remove("HEALTH_TOKEN")
-            .env_remove("PROBE_PORT")
-            .env_remove("STARTUP_BUDGET_MS")
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdout(Stdio::from(log("stdout.log")))
-            .stderr(Stdio::from(log("stderr.log")))
-            .spawn()
-            .expect("start the quickstart binary");
-        Service {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            dir,
-        }
-    }
-
-    /// What the service printed so far.
-    fn output(&self) -> String {
-        let read = |name: &str| std::fs::read_to_string(self.dir.join(name)).unwrap_or_default();
-        read("stdout.log") + &read("stderr.log")
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+    fn start(database_url: Option<String>, env: &[(&str, String)]) -> support::Service {
+        let mut env = env.to_vec();
+        env.push(("DRAIN_DELAY_MS", DRAIN_DELAY.as_millis().to_string()));
+        env.push(("SHUTDOWN_TIMEOUT_MS", SHUTDOWN_TIMEOUT_MS.to_string()));
+        support::Service::start("quickstart-grpc", database_url, &env)
     }
 }
 

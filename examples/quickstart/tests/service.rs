@@ -3,49 +3,14 @@
 //! on a real SIGTERM, and what its probes answer while PostgreSQL is down.
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use health_tests::timeline::{assert_drained, until_unanswered};
 use health_tests::{free_port, get, wait_for_status};
 
-struct Service {
-    child: Child,
-    addr: SocketAddr,
-    dir: std::path::PathBuf,
-}
-
-impl Service {
-    /// What the service printed so far: its log (stdout), then stderr.
-    fn output(&self) -> String {
-        let read = |name: &str| std::fs::read_to_string(self.dir.join(name)).unwrap_or_default();
-        read("stdout.log") + &read("stderr.log")
-    }
-
-    /// Waits for the process to exit, for at most `within`.
-    async fn exit_within(&mut self, within: Duration) -> std::process::ExitStatus {
-        let begun = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                begun.elapsed() < within,
-                "the service did not exit within {within:?}; output:\n{}",
-                self.output()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+mod support;
+use support::Service;
 
 /// Starts the binary on a new SQLite file in a temporary directory, or on `database_url`.
 fn start(database_url: Option<String>) -> Service {
@@ -54,30 +19,7 @@ fn start(database_url: Option<String>) -> Service {
 
 /// [`start`], with more environment variables.
 fn start_with(database_url: Option<String>, env: &[(&str, String)]) -> Service {
-    let dir = health_tests::temp_dir("quickstart-test");
-    let port = free_port();
-    let url =
-        database_url.unwrap_or_else(|| format!("sqlite://{}/notes.db?mode=rwc", dir.display()));
-    let log = |name: &str| std::fs::File::create(dir.join(name)).expect("create a log file");
-    let child = Command::new(env!("CARGO_BIN_EXE_quickstart"))
-        .env("PORT", port.to_string())
-        .env("DATABASE_URL", url)
-        .env("DRAIN_DELAY_MS", "600")
-        .env("SHUTDOWN_TIMEOUT_MS", "3000")
-        .env("LOG_LEVEL", "info")
-        .env_remove("HEALTH_TOKEN")
-        .env_remove("PROBE_PORT")
-        .env_remove("STARTUP_BUDGET_MS")
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdout(Stdio::from(log("stdout.log")))
-        .stderr(Stdio::from(log("stderr.log")))
-        .spawn()
-        .expect("start the quickstart binary");
-    Service {
-        child,
-        addr: SocketAddr::from(([127, 0, 0, 1], port)),
-        dir,
-    }
+    Service::start("quickstart-test", database_url, env)
 }
 
 fn names(body: &serde_json::Value) -> Vec<String> {

@@ -184,18 +184,14 @@ impl ConnState {
     }
 
     /// A request starts; whether it is the connection's first.
-    fn request_started(&self) -> bool {
+    fn request_started(&self, one_answer: bool) -> bool {
         self.flight.fetch_add(1, Ordering::AcqRel);
         self.shared.in_flight.fetch_add(1, Ordering::AcqRel);
-        self.started.fetch_add(1, Ordering::AcqRel) == 0
-    }
-
-    /// The first answer of a one-answer connection is ready: the driver closes the connection
-    /// gracefully (HTTP/2: GOAWAY) once it is sent. Not earlier, at the request's start: a
-    /// request's body (a gRPC call's message) may still be on its way, and a client that sees
-    /// the GOAWAY before it has sent the body cancels the call (hyper's client does).
-    fn first_answer_ready(&self) {
-        self.wake.notify_one();
+        let first = self.started.fetch_add(1, Ordering::AcqRel) == 0;
+        if one_answer && first {
+            self.wake.notify_one();
+        }
+        first
     }
 
     fn request_ended(&self) {
@@ -282,9 +278,9 @@ pub(crate) async fn drive<S>(
             // closes an idle HTTP/1 connection at once, after flushing what it still holds of
             // the last answer), a busy one after its answer.
             () = shared.drain.cancelled(), if !deadlines.closing() => Some(Instant::now()),
-            // HTTP/2: GOAWAY as soon as the first answer is ready, so that no new stream is
-            // opened (one stream at a time until then; HTTP/1 has keep-alive off already).
-            () = conn.wake.notified() => deadlines.first_answer_ready().then(Instant::now),
+            // HTTP/2: GOAWAY as soon as the first request starts, so that no new stream is
+            // opened (HTTP/1 has keep-alive off already).
+            () = conn.wake.notified() => deadlines.first_answer_started().then(Instant::now),
             () = tokio::time::sleep_until(deadline) => {
                 let now = Instant::now();
                 match deadlines.passed(now) {
@@ -345,9 +341,9 @@ impl Deadlines {
         self.closing = Some(now);
     }
 
-    /// Whether a wake-up means that the first answer of a one-answer connection is ready (and
-    /// the connection, not yet closing, is to close once it is sent).
-    fn first_answer_ready(&self) -> bool {
+    /// Whether a wake-up means that the first request of a one-answer connection started (and
+    /// the connection, not yet closing, is to close once it is answered).
+    fn first_answer_started(&self) -> bool {
         self.limits.one_answer
             && self.closing.is_none()
             && self.conn.started.load(Ordering::Acquire) > 0
@@ -426,7 +422,7 @@ where
     type Future = TrackedFuture<S::Future>;
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
-        let first = self.conn.request_started();
+        let first = self.conn.request_started(self.one_answer);
         // A second request on a one-answer connection (HTTP/2 streams opened before the GOAWAY
         // reached the client) does not reach the router.
         let inner = (first || !self.one_answer).then(|| self.inner.call(request));
@@ -467,19 +463,16 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let (response, routed) = match this.inner.as_pin_mut() {
+        let response = match this.inner.as_pin_mut() {
             Some(inner) => {
                 let Ok(response) = std::task::ready!(inner.poll(cx));
-                (response, true)
+                response
             }
-            None => (one_answer_only(), false),
+            None => one_answer_only(),
         };
         let guard = this.guard.take();
         if let Some(InFlight(conn)) = &guard {
             conn.wait_begins();
-            if *this.one_answer && routed {
-                conn.first_answer_ready();
-            }
         }
         let mut response = response;
         if *this.one_answer {
