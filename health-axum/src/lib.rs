@@ -37,6 +37,7 @@
 //! the runtime (`health-core`). See the repository's README for the HTTP contract and the
 //! semantics of each probe.
 
+mod answers;
 #[cfg(feature = "grpc")]
 pub mod grpc;
 mod policy;
@@ -47,6 +48,7 @@ mod serve;
 
 // What a service uses, at the root.
 pub use health_core::events;
+pub use health_core::metrics;
 pub use health_core::{
     next_unannounced_change, overview, refresh, return_to_service, start_scheduler,
     take_out_of_service, AsHealthState, AsLifecycle, CheckFuture, CheckOutcome, HealthCheck,
@@ -69,8 +71,8 @@ pub mod engine {
     pub use health_core::{
         aggregate, check_deadline, evaluate, evaluate_check, evaluate_excluding, latest, run_check,
         run_checks, BoxFuture, Breaker, CheckFn, CheckOverview, CheckReport, CheckResult,
-        CheckSnapshot, CheckSpec, Circuit, Damping, Message, Probes, Report, Scope,
-        DEFAULT_FAILURE_THRESHOLD, DEFAULT_INTERVAL_MS, DEFAULT_MAX_BACKOFF_MS,
+        CheckSnapshot, CheckSpec, Circuit, Damping, Message, Probes, Report, RunEnd, Scope,
+        CHECK_SPAN_NAME, DEFAULT_FAILURE_THRESHOLD, DEFAULT_INTERVAL_MS, DEFAULT_MAX_BACKOFF_MS,
         DEFAULT_SUCCESS_THRESHOLD, DEFAULT_TIMEOUT_MS,
     };
 }

@@ -17,6 +17,7 @@ use health_core::{
     evaluate, evaluate_check, evaluate_excluding, AsHealthState, HealthState, Probe, Scope, Status,
 };
 
+use crate::answers::Answers;
 use crate::policy::Details;
 use crate::request::{negotiate, parse_query, push_quoted, Query, Warning, SHOWN_NAMES};
 use crate::response::{self, Answer};
@@ -187,6 +188,7 @@ impl<S: HealthState> HealthRouter<S> {
             version: Arc::from(self.version.as_deref().unwrap_or(S::VERSION)),
             details: self.details,
             fail_degraded: self.fail_degraded,
+            answers: Answers::default(),
         });
         paths
             .into_iter()
@@ -246,66 +248,97 @@ fn probe_routes<R: AsHealthState>(
     let router = router
         .route(
             path,
-            only_get(get(
-                move |State(state): State<R>, request: Request| async move {
+            only_get(
+                get(move |State(state): State<R>, request: Request| async move {
                     let (parts, _) = request.into_parts();
-                    answer(state.health_state(), &whole, scope, None, &parts).await
-                },
-            )),
+                    let response = answer(state.health_state(), &whole, scope, None, &parts).await;
+                    whole.answers.count(scope, response.status());
+                    response
+                }),
+                scope,
+                config,
+            ),
         )
         .route(
             &check_path,
-            only_get(get(
-                move |State(state): State<R>,
-                      check: Result<Path<String>, PathRejection>,
-                      request: Request| async move {
-                    let (parts, _) = request.into_parts();
-                    match check {
-                        Ok(Path(check)) => {
-                            let state = state.health_state();
-                            answer(state, &one, scope, Some(&check), &parts).await
-                        }
-                        // Not UTF-8 after percent-decoding: no check has that name.
-                        Err(_) => response::error(
-                            StatusCode::NOT_FOUND,
-                            "no such check: the name is not valid UTF-8",
-                        ),
-                    }
-                },
-            )),
+            only_get(
+                get(
+                    move |State(state): State<R>,
+                          check: Result<Path<String>, PathRejection>,
+                          request: Request| async move {
+                        let (parts, _) = request.into_parts();
+                        let response = match check {
+                            Ok(Path(check)) => {
+                                let state = state.health_state();
+                                answer(state, &one, scope, Some(&check), &parts).await
+                            }
+                            // Not UTF-8 after percent-decoding: no check has that name.
+                            Err(_) => response::error(
+                                StatusCode::NOT_FOUND,
+                                "no such check: the name is not valid UTF-8",
+                            ),
+                        };
+                        one.answers.count(scope, response.status());
+                        response
+                    },
+                ),
+                scope,
+                config,
+            ),
         );
     if path == "/" {
         return router;
     }
     // Below a probe path, what names no check still gets the probe routes' JSON 404 and headers
     // (not the application's fallback): a trailing `/`, or more segments.
+    let below = |config: &Arc<Config>| {
+        let config = Arc::clone(config);
+        get(move || async move {
+            let response = no_such_check();
+            config.answers.count(scope, response.status());
+            response
+        })
+    };
     router
-        .route(&format!("{path}/"), only_get(get(no_such_check)))
+        .route(&format!("{path}/"), only_get(below(config), scope, config))
         .route(
             &format!("{check_path}/{{*rest}}"),
-            only_get(get(no_such_check)),
+            only_get(below(config), scope, config),
         )
 }
 
 /// `GET` (and with it `HEAD`) only: any other method gets a 405 of ours, a JSON error with
 /// `X-Content-Type-Options: nosniff` (axum adds `Allow: GET,HEAD`), instead of axum's bare one.
-fn only_get<R: Clone + Send + Sync + 'static>(route: MethodRouter<R>) -> MethodRouter<R> {
-    route.fallback(|method: Method| async move {
-        let mut message = String::with_capacity(64);
-        message.push_str("method ");
-        push_quoted(&mut message, method.as_str());
-        message.push_str(" not allowed: probes answer GET and HEAD");
-        let mut response = response::error(StatusCode::METHOD_NOT_ALLOWED, &message);
-        // Set here too, so the answer is whole even where axum's `Allow` is not added.
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET,HEAD"));
+/// The 405 is counted among the answers of `scope`.
+fn only_get<R: Clone + Send + Sync + 'static>(
+    route: MethodRouter<R>,
+    scope: Scope,
+    config: &Arc<Config>,
+) -> MethodRouter<R> {
+    let config = Arc::clone(config);
+    route.fallback(move |method: Method| async move {
+        let response = method_not_allowed(&method);
+        config.answers.count(scope, response.status());
         response
     })
 }
 
+/// The 405 of the probe routes.
+fn method_not_allowed(method: &Method) -> Response {
+    let mut message = String::with_capacity(64);
+    message.push_str("method ");
+    push_quoted(&mut message, method.as_str());
+    message.push_str(" not allowed: probes answer GET and HEAD");
+    let mut response = response::error(StatusCode::METHOD_NOT_ALLOWED, &message);
+    // Set here too, so the answer is whole even where axum's `Allow` is not added.
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET,HEAD"));
+    response
+}
+
 /// A path below a probe path that names no check.
-async fn no_such_check() -> Response {
+fn no_such_check() -> Response {
     response::error(
         StatusCode::NOT_FOUND,
         "no such check: a per-check path is the probe's path, `/`, and one check name",
@@ -317,6 +350,8 @@ struct Config {
     version: Arc<str>,
     details: Details,
     fail_degraded: [bool; 4],
+    /// The answers counted by probe and status code (feature `metrics`).
+    answers: Answers,
 }
 
 /// Answers one probe request: reads the query and `Accept`, evaluates, renders. Nothing about the

@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::outcome::CheckOutcome;
-use crate::result::CheckResult;
+use crate::result::{CheckResult, RunEnd};
 use crate::spec::CheckSpec;
 use crate::state::HealthState;
 use crate::status::Status;
@@ -30,7 +31,16 @@ struct Started<'a, S> {
     spec: &'a CheckSpec<S>,
     begun: Instant,
     task: AbortOnDrop<(CheckOutcome, Duration)>,
+    /// The run's span: entered around every poll of the check, given the outcome at the end.
+    span: tracing::Span,
 }
+
+/// The name of the `tracing` span of each check run, at level `INFO`, a root span (no parent).
+/// Its fields: `check` (the check's name), and once the run is over `outcome` (as
+/// [`RunEnd::as_str`]: `healthy`, `degraded`, `unhealthy`, `timed_out`, `panicked`,
+/// `cancelled`) and `latency_ms`. It is entered around every poll of the check, so an event a
+/// check (or the client it calls) emits carries the check's name.
+pub const CHECK_SPAN_NAME: &str = "health_check";
 
 tokio::task_local! {
     /// When the run of the check on this task is cut (see [`check_deadline`]).
@@ -64,14 +74,29 @@ fn start<'a, S: HealthState>(spec: &'a CheckSpec<S>, state: &S) -> Started<'a, S
     let run = spec.run_fn();
     let state = state.clone();
     let deadline = run_deadline(begun, spec.timeout());
-    let task = tokio::spawn(DEADLINE.scope(deadline, async move {
-        let outcome = run(&state).await;
-        (outcome, begun.elapsed())
-    }));
+    // A root span: a run serves every caller waiting on it (single flight), so it belongs to
+    // none of their requests. `Instrument` enters it around every poll of the check, so what a
+    // database client logs inside the check carries the check's name.
+    let span = tracing::info_span!(
+        parent: None,
+        "health_check",
+        check = spec.name(),
+        outcome = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+    );
+    let task = tokio::spawn(
+        DEADLINE
+            .scope(deadline, async move {
+                let outcome = run(&state).await;
+                (outcome, begun.elapsed())
+            })
+            .instrument(span.clone()),
+    );
     Started {
         spec,
         begun,
         task: AbortOnDrop(task),
+        span,
     }
 }
 
@@ -80,20 +105,23 @@ async fn finish<S>(started: Started<'_, S>) -> CheckResult {
         spec,
         begun,
         mut task,
+        span,
     } = started;
-    let (outcome, latency) =
+    let (outcome, latency, ended) =
         match tokio::time::timeout_at(run_deadline(begun, spec.timeout()), &mut task.0).await {
-            Ok(Ok((outcome, latency))) => (outcome, latency),
+            Ok(Ok((outcome, latency))) => (outcome, latency, None),
             Ok(Err(error)) if error.is_panic() => (
                 CheckOutcome::unhealthy(format!(
                     "check panicked: {}",
                     panic_message(error.into_panic().as_ref())
                 )),
                 begun.elapsed(),
+                Some(RunEnd::Panicked),
             ),
             Ok(Err(_)) => (
                 CheckOutcome::unhealthy("check was cancelled"),
                 begun.elapsed(),
+                Some(RunEnd::Cancelled),
             ),
             Err(_) => (
                 CheckOutcome::unhealthy(format!(
@@ -101,6 +129,7 @@ async fn finish<S>(started: Started<'_, S>) -> CheckResult {
                     spec.timeout().as_millis()
                 )),
                 begun.elapsed(),
+                Some(RunEnd::TimedOut),
             ),
         };
     let (mut status, mut message, details) = outcome.into_parts();
@@ -116,6 +145,12 @@ async fn finish<S>(started: Started<'_, S>) -> CheckResult {
             }
         }
     }
+    let end = ended.unwrap_or(RunEnd::returned(status));
+    span.record("outcome", end.as_str());
+    span.record(
+        "latency_ms",
+        u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+    );
     CheckResult {
         name: spec.name(),
         critical: spec.is_critical(),
@@ -124,6 +159,7 @@ async fn finish<S>(started: Started<'_, S>) -> CheckResult {
         latency,
         message,
         details,
+        end,
     }
 }
 

@@ -9,7 +9,7 @@
 //!
 //! The modules, bottom to top (each imports only from the ones before it):
 //! vocabulary (`status`, `phase`, `defaults`, `outcome`, `spec`, `result`, `snapshot`, `time`), [`events`],
-//! `lifecycle`, `check`, `state`, `execution`, `engine`, `evaluation`, `scheduler`,
+//! [`metrics`], `lifecycle`, `check`, `state`, `execution`, `engine`, `evaluation`, `scheduler`,
 //! `maintenance`, and the macro support.
 
 // Vocabulary: plain data, no behaviour beyond its own.
@@ -22,9 +22,10 @@ mod spec;
 mod status;
 mod time;
 
-// The event spine, and the handles that publish on it.
+// The event spine, the metrics (feature `metrics`), and the handles that publish on them.
 pub mod events;
 mod lifecycle;
+pub mod metrics;
 
 // The user-facing traits.
 mod check;
@@ -53,12 +54,12 @@ pub use engine::refresh;
 pub use evaluation::overview::{next_unannounced_change, overview, CheckOverview, Overview};
 pub use evaluation::report::{aggregate, CheckReport, Message, Report, Scope};
 pub use evaluation::{evaluate, evaluate_check, evaluate_excluding, latest};
-pub use execution::{check_deadline, run_check, run_checks};
+pub use execution::{check_deadline, run_check, run_checks, CHECK_SPAN_NAME};
 pub use lifecycle::{AsLifecycle, Lifecycle};
 pub use maintenance::{return_to_service, take_out_of_service, UnknownCheck};
 pub use outcome::{CheckOutcome, IntoCheckOutcome};
 pub use phase::Phase;
-pub use result::CheckResult;
+pub use result::{CheckResult, RunEnd};
 pub use scheduler::{start_scheduler, Scheduler};
 pub use snapshot::{CheckSnapshot, Circuit};
 pub use spec::{BoxFuture, Breaker, CheckFn, CheckSpec, Damping, Probe, Probes};

@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::events::{Bus, Change, Listener, Listening, Published, Subscription};
+use crate::metrics::PhaseSeries;
 use crate::phase::Phase;
 
 // The state word: the phase in the low bits, and a latch recording that the application has
@@ -48,6 +49,8 @@ struct Inner {
     broken_reason: Mutex<Option<Arc<str>>>,
     /// The engine of the state this lifecycle belongs to, created on first use.
     engine: OnceLock<Box<dyn Any + Send + Sync>>,
+    /// The phase's metrics, registered with the engine (see `Lifecycle::observe_phase`).
+    phase_series: OnceLock<PhaseSeries>,
     /// Set when something drives this lifecycle: a background scheduler started for it
     /// (`health_axum::serve` starts one), or a phase change.
     driven: AtomicBool,
@@ -105,6 +108,7 @@ impl Lifecycle {
                 broken: AtomicBool::new(false),
                 broken_reason: Mutex::new(None),
                 engine: OnceLock::new(),
+                phase_series: OnceLock::new(),
                 driven: AtomicBool::new(false),
                 undriven_logged: AtomicBool::new(false),
                 stopping: AtomicBool::new(false),
@@ -239,6 +243,17 @@ impl Lifecycle {
         &self.inner.engine
     }
 
+    /// Registers the phase's metrics (feature `metrics`) and records the phase now; every
+    /// transition records it from then on. Called when the state's engine is created (its first
+    /// probe or the start of its scheduler), after the application installed its exporter.
+    pub(crate) fn observe_phase(&self) {
+        let _transition = self.transition();
+        self.inner
+            .phase_series
+            .get_or_init(PhaseSeries::new)
+            .set(self.phase());
+    }
+
     /// Records that something drives this lifecycle (a scheduler runs for it).
     pub(crate) fn mark_driven(&self) {
         self.inner.driven.store(true, Ordering::Release);
@@ -323,6 +338,9 @@ impl Lifecycle {
             return false;
         };
         self.mark_driven();
+        if let Some(series) = self.inner.phase_series.get() {
+            series.set(self.phase());
+        }
         let change = Change::Phase {
             from: phase_of(before),
             to: self.phase(),

@@ -132,7 +132,9 @@ async fn drive<S: HealthState>(state: S, engine: Arc<Engine>, index: usize) {
                     .await;
                 next_round(spec, slot, Instant::now())
             }
-            Begin::OpenUntil(until) => until,
+            // Wakes each interval while the circuit is open, so that every round it keeps the
+            // check from running is counted (`skipped_circuit_open`); the trial runs at `until`.
+            Begin::OpenUntil(until) => until.min(later(now, spec.interval())),
         };
         sleep_until(spec, slot, &lifecycle, next).await;
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::result::CheckResult;
+use crate::result::{CheckResult, RunEnd};
 use crate::spec::CheckSpec;
 use crate::status::Status;
 use crate::time::far_future;
@@ -53,6 +53,7 @@ impl CheckSnapshot {
                     "no result: the check's first run did not finish within its timeout",
                 )),
                 details: None,
+                end: RunEnd::TimedOut,
             },
             status: Status::Unhealthy,
             finished_at: now,

@@ -303,6 +303,17 @@ impl<S> CheckSpec<S> {
         self.timeout
     }
 
+    /// The latency above which a run counts as slow: half the timeout. The first slow run
+    /// after one that was not logs a warning (`health check is slow`), and the first run that
+    /// is no longer slow logs that it recovered: one warning per streak of slow runs, not one
+    /// per run. A run cut at its timeout is slow.
+    pub const fn slow_after(&self) -> Duration {
+        match self.timeout.checked_div(2) {
+            Some(half) => half,
+            None => self.timeout,
+        }
+    }
+
     /// The latency above which a healthy result counts as degraded, if set.
     pub const fn degraded_after(&self) -> Option<Duration> {
         self.degraded_after

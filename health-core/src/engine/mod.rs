@@ -17,6 +17,7 @@ use tokio::time::Instant;
 
 use crate::events::Bus;
 use crate::execution::run_check;
+use crate::metrics::CheckSeries;
 use crate::state::HealthState;
 use crate::time::wait_deadline;
 use slot::{Begin, Read, Slot};
@@ -32,6 +33,7 @@ pub(crate) struct Engine {
 impl Engine {
     /// The engine of `state`, publishing on its lifecycle's event stream.
     fn new<S: HealthState>(state: &S) -> Engine {
+        state.lifecycle().observe_phase();
         Engine::with_bus::<S>(Some(state.lifecycle().bus()))
     }
 
@@ -45,7 +47,11 @@ impl Engine {
             state_type: TypeId::of::<S>(),
             slots: S::CHECKS
                 .iter()
-                .map(|spec| Slot::new(spec.name(), bus.map(Arc::clone)))
+                .map(|spec| {
+                    // A detached engine publishes nothing, and records no metrics either.
+                    let series = bus.map(|_| CheckSeries::new(spec.name(), spec.probes()));
+                    Slot::new(spec.name(), bus.map(Arc::clone), series)
+                })
                 .collect(),
             tasks: Mutex::new(Vec::new()),
         }

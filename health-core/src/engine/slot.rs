@@ -15,6 +15,7 @@ use tokio::time::Instant;
 use super::breaker::CircuitBreaker;
 use super::damping::Damper;
 use crate::events::{Bus, Change, Published};
+use crate::metrics::CheckSeries;
 use crate::result::CheckResult;
 use crate::snapshot::{CheckSnapshot, Circuit};
 use crate::spec::CheckSpec;
@@ -45,6 +46,10 @@ pub(crate) struct Slot {
     name: &'static str,
     /// Where changes are published (`None`: a detached engine, see `engine::engine_of`).
     bus: Option<Arc<Bus>>,
+    /// The check's metrics (`None`: a detached engine). Recorded under the slot's lock, so one
+    /// check's gauges end in the order of its changes; each recording is a few atomic updates
+    /// through handles registered once.
+    series: Option<CheckSeries>,
     inner: Mutex<SlotInner>,
     recorded: Notify,
     /// The epoch of the scheduler task that owns the slot, or 0.
@@ -64,6 +69,8 @@ struct SlotInner {
     breaker: CircuitBreaker,
     /// Set by the application (maintenance): the check reports unhealthy with this reason.
     out_of_service: Option<Arc<str>>,
+    /// Whether the last run was slow (see `CheckSpec::slow_after`): a streak is warned of once.
+    slow: bool,
 }
 
 /// What a caller that wants to run a check may do.
@@ -89,10 +96,15 @@ pub(crate) enum Read {
 }
 
 impl Slot {
-    pub(crate) fn new(name: &'static str, bus: Option<Arc<Bus>>) -> Slot {
+    pub(crate) fn new(
+        name: &'static str,
+        bus: Option<Arc<Bus>>,
+        series: Option<CheckSeries>,
+    ) -> Slot {
         Slot {
             name,
             bus,
+            series,
             inner: Mutex::default(),
             recorded: Notify::new(),
             scheduled: AtomicU64::new(0),
@@ -157,6 +169,9 @@ impl Slot {
         }
         let before = inner.breaker.circuit(now);
         if let Err(until) = inner.breaker.admit(now) {
+            if let Some(series) = &self.series {
+                series.skipped();
+            }
             return Begin::OpenUntil(until);
         }
         self.publish_circuit(inner, before, now, out);
@@ -240,6 +255,9 @@ impl Slot {
             return;
         }
         inner.out_of_service = reason.clone();
+        if let (Some(series), Some(snapshot)) = (&self.series, &inner.snapshot) {
+            series.reported(inner.reported(snapshot));
+        }
         let now = Instant::now();
         let change = Change::Service {
             out_of_service: reason,
@@ -257,8 +275,13 @@ impl Slot {
         let mut inner = self.lock();
         let previous = inner.snapshot.as_ref().map(|s| s.status);
         let circuit_before = inner.breaker.circuit(now);
+        let slowness = inner.slowness(spec, &result);
         let snapshot = Arc::new(inner.apply(spec, result, now));
         inner.snapshot = Some(Arc::clone(&snapshot));
+        if let Some(series) = &self.series {
+            let reported = inner.reported(&snapshot);
+            series.ran(&snapshot.result, reported, snapshot.consecutive_failures);
+        }
         if previous != Some(snapshot.status) {
             let change = Change::Status {
                 from: previous,
@@ -271,6 +294,7 @@ impl Slot {
         drop(inner);
         self.recorded.notify_waiters();
         published.log();
+        slowness.log(self.name, spec);
     }
 
     /// Ends a claimed run that produced no result (its task was dropped).
@@ -298,6 +322,9 @@ impl Slot {
     ) {
         let after = inner.breaker.circuit(now);
         if before.as_str() != after.as_str() {
+            if let Some(series) = &self.series {
+                series.circuit(after);
+            }
             let change = Change::Circuit {
                 from: before,
                 to: after,
@@ -322,7 +349,62 @@ impl Slot {
     }
 }
 
+/// What a run's latency changed in the check's streak of slow runs, to log once the lock is
+/// released.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slowness {
+    /// No change: not slow, or slow and already warned of.
+    Same,
+    /// The first slow run after one that was not, and how long it took.
+    Began(Duration),
+    /// The first run after a slow streak that was not slow.
+    Ended(Duration),
+}
+
+impl Slowness {
+    fn log<S>(self, name: &str, spec: &CheckSpec<S>) {
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        match self {
+            Slowness::Same => {}
+            Slowness::Began(latency) => tracing::warn!(
+                check = name,
+                latency_ms = ms(latency),
+                timeout_ms = ms(spec.timeout()),
+                "health check is slow: the run took more than half its timeout (warned once \
+                 until a run is fast again)"
+            ),
+            Slowness::Ended(latency) => tracing::info!(
+                check = name,
+                latency_ms = ms(latency),
+                timeout_ms = ms(spec.timeout()),
+                "health check is no longer slow"
+            ),
+        }
+    }
+}
+
 impl SlotInner {
+    /// What the run of `result` does to the streak of slow runs (see `CheckSpec::slow_after`).
+    fn slowness<S>(&mut self, spec: &CheckSpec<S>, result: &CheckResult) -> Slowness {
+        let slow = result.latency > spec.slow_after();
+        let change = match (self.slow, slow) {
+            (false, true) => Slowness::Began(result.latency),
+            (true, false) => Slowness::Ended(result.latency),
+            _ => Slowness::Same,
+        };
+        self.slow = slow;
+        change
+    }
+
+    /// What the check reports with `snapshot` as its last one: unhealthy while out of service.
+    fn reported(&self, snapshot: &CheckSnapshot) -> Status {
+        if self.out_of_service.is_some() {
+            Status::Unhealthy
+        } else {
+            snapshot.status
+        }
+    }
+
     fn view(&self, now: Instant) -> SlotView {
         SlotView {
             circuit: self.breaker.circuit(now),

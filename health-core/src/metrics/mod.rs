@@ -1,0 +1,76 @@
+//! The metrics every check, probe and the lifecycle publish through the [`metrics`] facade
+//! crate, with the cargo feature `metrics` (of `health-axum`, or of this crate).
+//!
+//! The application installs the exporter (`metrics-exporter-prometheus`, StatsD,
+//! OpenTelemetry...); this crate installs none. **Install it before the first probe or the
+//! start of the scheduler** (`serve` starts it): every series is registered once, when the
+//! state's engine is created at that first use, and recorded through the handles kept from
+//! then on, so a run records without looking anything up and a probe request without
+//! allocating or locking.
+//!
+//! Labels carry only names the program fixes at compile time (check names, probe names,
+//! status values, HTTP status codes): never a message or an error's text, so the number of
+//! series is fixed by the number of checks. Each check has at most
+//! [`SERIES_PER_CHECK`] series (a histogram counting as one), whatever happens at run time.
+//!
+//! | series | type | labels | what it is |
+//! |---|---|---|---|
+//! | `kubernetes_healthcheck` | gauge | `name`, `type` | 1 while the check passes, 0 while it fails or before its first result; `type` is the probe it gates: `startupz`, `livez`, `readyz`, and `healthz` (the full report) for every check. The same name and labels as Kubernetes' own components. |
+//! | `kubernetes_healthchecks_total` | counter | `name`, `status`, `type` | runs of the check, by the reported status after the run: `success` or `error` |
+//! | `health_check_run_duration_seconds` | histogram | `check` | how long each run took (a timed-out run: its timeout) |
+//! | `health_check_status` | gauge | `check`, `status` | the reported status (after damping, the circuit and maintenance): 1 on the current one of `healthy`, `degraded`, `unhealthy`, 0 on the others (all 0 before the first result) |
+//! | `health_check_last_result` | gauge | `check`, `result` | the raw end of the last run, before damping: 1 on one of `healthy`, `degraded`, `unhealthy`, `timed_out`, `panicked`, `cancelled` |
+//! | `health_check_consecutive_failures` | gauge | `check` | unhealthy runs in a row, up to the last one |
+//! | `health_check_last_success_timestamp_seconds` | gauge | `check` | Unix time of the end of the last run that was not unhealthy (0: none yet) |
+//! | `health_check_circuit_state` | gauge | `check`, `state` | 1 on the circuit's state: `closed`, `open` or `half_open` |
+//! | `health_check_runs_total` | counter | `check`, `outcome` | runs by how they ended: `healthy`, `degraded`, `unhealthy`, `timed_out`, `panicked`, `cancelled`, and `skipped_circuit_open` for each round the open circuit kept the check from running |
+//! | `health_lifecycle_phase` | gauge | `phase` | 1 on the current phase: `starting`, `started`, `ready`, `draining` |
+//! | `health_probe_responses_total` | counter | `probe`, `code` | HTTP answers of the probe routes, by probe (`startup`, `liveness`, `readiness`, `full`) and status code (`200`, `503`, `404`, `405`, or `other`) |
+
+#[cfg(feature = "metrics")]
+mod series;
+#[cfg(not(feature = "metrics"))]
+#[path = "off.rs"]
+mod series;
+
+pub(crate) use series::{CheckSeries, PhaseSeries};
+
+/// Kubernetes' per-check gauge: `kubernetes_healthcheck{name, type}`.
+pub const KUBERNETES_HEALTHCHECK: &str = "kubernetes_healthcheck";
+/// Kubernetes' per-check counter: `kubernetes_healthchecks_total{name, status, type}`.
+pub const KUBERNETES_HEALTHCHECKS_TOTAL: &str = "kubernetes_healthchecks_total";
+/// `health_check_run_duration_seconds{check}`, a histogram.
+pub const CHECK_RUN_DURATION_SECONDS: &str = "health_check_run_duration_seconds";
+/// `health_check_status{check, status}`, a gauge per status value.
+pub const CHECK_STATUS: &str = "health_check_status";
+/// `health_check_last_result{check, result}`, a gauge per result value.
+pub const CHECK_LAST_RESULT: &str = "health_check_last_result";
+/// `health_check_consecutive_failures{check}`, a gauge.
+pub const CHECK_CONSECUTIVE_FAILURES: &str = "health_check_consecutive_failures";
+/// `health_check_last_success_timestamp_seconds{check}`, a gauge.
+pub const CHECK_LAST_SUCCESS_TIMESTAMP_SECONDS: &str =
+    "health_check_last_success_timestamp_seconds";
+/// `health_check_circuit_state{check, state}`, a gauge per circuit state.
+pub const CHECK_CIRCUIT_STATE: &str = "health_check_circuit_state";
+/// `health_check_runs_total{check, outcome}`, a counter per outcome.
+pub const CHECK_RUNS_TOTAL: &str = "health_check_runs_total";
+/// `health_lifecycle_phase{phase}`, a gauge per phase.
+pub const LIFECYCLE_PHASE: &str = "health_lifecycle_phase";
+/// `health_probe_responses_total{probe, code}`, a counter per probe and status code.
+pub const PROBE_RESPONSES_TOTAL: &str = "health_probe_responses_total";
+
+/// The `outcome` of [`CHECK_RUNS_TOTAL`] counting the rounds an open circuit skipped.
+pub const SKIPPED_CIRCUIT_OPEN: &str = "skipped_circuit_open";
+
+/// The most series one check has, counting a histogram as one: 4 `kubernetes_healthcheck`, 8
+/// `kubernetes_healthchecks_total`, and 1 + 3 + 6 + 1 + 1 + 3 + 7 of its own.
+pub const SERIES_PER_CHECK: usize = 34;
+
+/// The `type` label Kubernetes gives a probe: `startupz`, `livez` or `readyz`.
+pub const fn kubernetes_type(probe: crate::spec::Probe) -> &'static str {
+    match probe {
+        crate::spec::Probe::Startup => "startupz",
+        crate::spec::Probe::Live => "livez",
+        crate::spec::Probe::Ready => "readyz",
+    }
+}
