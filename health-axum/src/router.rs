@@ -188,7 +188,7 @@ impl<S: HealthState> HealthRouter<S> {
             version: Arc::from(self.version.as_deref().unwrap_or(S::VERSION)),
             details: self.details,
             fail_degraded: self.fail_degraded,
-            answers: Answers::default(),
+            answers: Answers::new(),
         });
         paths
             .into_iter()
@@ -252,8 +252,7 @@ fn probe_routes<R: AsHealthState>(
                 get(move |State(state): State<R>, request: Request| async move {
                     let (parts, _) = request.into_parts();
                     let response = answer(state.health_state(), &whole, scope, None, &parts).await;
-                    whole.answers.count(scope, response.status());
-                    response
+                    counted(&whole, scope, response)
                 }),
                 scope,
                 config,
@@ -272,14 +271,9 @@ fn probe_routes<R: AsHealthState>(
                                 let state = state.health_state();
                                 answer(state, &one, scope, Some(&check), &parts).await
                             }
-                            // Not UTF-8 after percent-decoding: no check has that name.
-                            Err(_) => response::error(
-                                StatusCode::NOT_FOUND,
-                                "no such check: the name is not valid UTF-8",
-                            ),
+                            Err(_) => not_utf8(),
                         };
-                        one.answers.count(scope, response.status());
-                        response
+                        counted(&one, scope, response)
                     },
                 ),
                 scope,
@@ -289,15 +283,21 @@ fn probe_routes<R: AsHealthState>(
     if path == "/" {
         return router;
     }
-    // Below a probe path, what names no check still gets the probe routes' JSON 404 and headers
-    // (not the application's fallback): a trailing `/`, or more segments.
+    below_probe(router, path, &check_path, scope, config)
+}
+
+/// Below a probe path, what names no check still gets the probe routes' JSON 404 and headers
+/// (not the application's fallback): a trailing `/`, or more segments.
+fn below_probe<R: AsHealthState>(
+    router: Router<R>,
+    path: &str,
+    check_path: &str,
+    scope: Scope,
+    config: &Arc<Config>,
+) -> Router<R> {
     let below = |config: &Arc<Config>| {
         let config = Arc::clone(config);
-        get(move || async move {
-            let response = no_such_check();
-            config.answers.count(scope, response.status());
-            response
-        })
+        get(move || async move { counted(&config, scope, no_such_check()) })
     };
     router
         .route(&format!("{path}/"), only_get(below(config), scope, config))
@@ -317,10 +317,22 @@ fn only_get<R: Clone + Send + Sync + 'static>(
 ) -> MethodRouter<R> {
     let config = Arc::clone(config);
     route.fallback(move |method: Method| async move {
-        let response = method_not_allowed(&method);
-        config.answers.count(scope, response.status());
-        response
+        counted(&config, scope, method_not_allowed(&method))
     })
+}
+
+/// Counts `response` among the answers to `scope` (feature `metrics`), and returns it.
+fn counted(config: &Config, scope: Scope, response: Response) -> Response {
+    config.answers.count(scope, response.status());
+    response
+}
+
+/// The 404 of a per-check path whose name is not UTF-8 after percent-decoding: no check has it.
+fn not_utf8() -> Response {
+    response::error(
+        StatusCode::NOT_FOUND,
+        "no such check: the name is not valid UTF-8",
+    )
 }
 
 /// The 405 of the probe routes.

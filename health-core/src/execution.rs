@@ -107,31 +107,16 @@ async fn finish<S>(started: Started<'_, S>) -> CheckResult {
         mut task,
         span,
     } = started;
-    let (outcome, latency, ended) =
-        match tokio::time::timeout_at(run_deadline(begun, spec.timeout()), &mut task.0).await {
-            Ok(Ok((outcome, latency))) => (outcome, latency, None),
-            Ok(Err(error)) if error.is_panic() => (
-                CheckOutcome::unhealthy(format!(
-                    "check panicked: {}",
-                    panic_message(error.into_panic().as_ref())
-                )),
-                begun.elapsed(),
-                Some(RunEnd::Panicked),
-            ),
-            Ok(Err(_)) => (
-                CheckOutcome::unhealthy("check was cancelled"),
-                begun.elapsed(),
-                Some(RunEnd::Cancelled),
-            ),
-            Err(_) => (
-                CheckOutcome::unhealthy(format!(
-                    "timed out after {} ms",
-                    spec.timeout().as_millis()
-                )),
-                begun.elapsed(),
-                Some(RunEnd::TimedOut),
-            ),
-        };
+    let awaited = tokio::time::timeout_at(run_deadline(begun, spec.timeout()), &mut task.0).await;
+    let (outcome, latency, ended) = match awaited {
+        Ok(Ok((outcome, latency))) => (outcome, latency, None),
+        Ok(Err(error)) => ended_without_outcome(error, begun),
+        Err(_) => (
+            CheckOutcome::unhealthy(format!("timed out after {} ms", spec.timeout().as_millis())),
+            begun.elapsed(),
+            Some(RunEnd::TimedOut),
+        ),
+    };
     let (mut status, mut message, details) = outcome.into_parts();
     if status == Status::Healthy {
         if let Some(limit) = spec.degraded_after() {
@@ -160,6 +145,30 @@ async fn finish<S>(started: Started<'_, S>) -> CheckResult {
         message,
         details,
         end,
+    }
+}
+
+/// The outcome of a run whose task ended without one: it panicked, or it was cancelled.
+fn ended_without_outcome(
+    error: tokio::task::JoinError,
+    begun: Instant,
+) -> (CheckOutcome, Duration, Option<RunEnd>) {
+    if error.is_panic() {
+        let message = format!(
+            "check panicked: {}",
+            panic_message(error.into_panic().as_ref())
+        );
+        (
+            CheckOutcome::unhealthy(message),
+            begun.elapsed(),
+            Some(RunEnd::Panicked),
+        )
+    } else {
+        (
+            CheckOutcome::unhealthy("check was cancelled"),
+            begun.elapsed(),
+            Some(RunEnd::Cancelled),
+        )
     }
 }
 

@@ -33,44 +33,12 @@ mod series;
 #[path = "off.rs"]
 mod series;
 
+mod names;
+
+pub use names::{
+    kubernetes_type, CHECK_CIRCUIT_STATE, CHECK_CONSECUTIVE_FAILURES, CHECK_LAST_RESULT,
+    CHECK_LAST_SUCCESS_TIMESTAMP_SECONDS, CHECK_RUNS_TOTAL, CHECK_RUN_DURATION_SECONDS,
+    CHECK_STATUS, KUBERNETES_HEALTHCHECK, KUBERNETES_HEALTHCHECKS_TOTAL, LIFECYCLE_PHASE,
+    PROBE_RESPONSES_TOTAL, SERIES_PER_CHECK, SKIPPED_CIRCUIT_OPEN,
+};
 pub(crate) use series::{CheckSeries, PhaseSeries};
-
-/// Kubernetes' per-check gauge: `kubernetes_healthcheck{name, type}`.
-pub const KUBERNETES_HEALTHCHECK: &str = "kubernetes_healthcheck";
-/// Kubernetes' per-check counter: `kubernetes_healthchecks_total{name, status, type}`.
-pub const KUBERNETES_HEALTHCHECKS_TOTAL: &str = "kubernetes_healthchecks_total";
-/// `health_check_run_duration_seconds{check}`, a histogram.
-pub const CHECK_RUN_DURATION_SECONDS: &str = "health_check_run_duration_seconds";
-/// `health_check_status{check, status}`, a gauge per status value.
-pub const CHECK_STATUS: &str = "health_check_status";
-/// `health_check_last_result{check, result}`, a gauge per result value.
-pub const CHECK_LAST_RESULT: &str = "health_check_last_result";
-/// `health_check_consecutive_failures{check}`, a gauge.
-pub const CHECK_CONSECUTIVE_FAILURES: &str = "health_check_consecutive_failures";
-/// `health_check_last_success_timestamp_seconds{check}`, a gauge.
-pub const CHECK_LAST_SUCCESS_TIMESTAMP_SECONDS: &str =
-    "health_check_last_success_timestamp_seconds";
-/// `health_check_circuit_state{check, state}`, a gauge per circuit state.
-pub const CHECK_CIRCUIT_STATE: &str = "health_check_circuit_state";
-/// `health_check_runs_total{check, outcome}`, a counter per outcome.
-pub const CHECK_RUNS_TOTAL: &str = "health_check_runs_total";
-/// `health_lifecycle_phase{phase}`, a gauge per phase.
-pub const LIFECYCLE_PHASE: &str = "health_lifecycle_phase";
-/// `health_probe_responses_total{probe, code}`, a counter per probe and status code.
-pub const PROBE_RESPONSES_TOTAL: &str = "health_probe_responses_total";
-
-/// The `outcome` of [`CHECK_RUNS_TOTAL`] counting the rounds an open circuit skipped.
-pub const SKIPPED_CIRCUIT_OPEN: &str = "skipped_circuit_open";
-
-/// The most series one check has, counting a histogram as one: 4 `kubernetes_healthcheck`, 8
-/// `kubernetes_healthchecks_total`, and 1 + 3 + 6 + 1 + 1 + 3 + 7 of its own.
-pub const SERIES_PER_CHECK: usize = 34;
-
-/// The `type` label Kubernetes gives a probe: `startupz`, `livez` or `readyz`.
-pub const fn kubernetes_type(probe: crate::spec::Probe) -> &'static str {
-    match probe {
-        crate::spec::Probe::Startup => "startupz",
-        crate::spec::Probe::Live => "livez",
-        crate::spec::Probe::Ready => "readyz",
-    }
-}

@@ -7,7 +7,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 use metrics::{Counter, Gauge, Histogram, Unit};
 
-use super::*;
+use super::names::{
+    kubernetes_type, CHECK_CIRCUIT_STATE, CHECK_CONSECUTIVE_FAILURES, CHECK_LAST_RESULT,
+    CHECK_LAST_SUCCESS_TIMESTAMP_SECONDS, CHECK_RUNS_TOTAL, CHECK_RUN_DURATION_SECONDS,
+    CHECK_STATUS, KUBERNETES_HEALTHCHECK, KUBERNETES_HEALTHCHECKS_TOTAL, LIFECYCLE_PHASE,
+    PROBE_RESPONSES_TOTAL, SKIPPED_CIRCUIT_OPEN,
+};
 use crate::phase::Phase;
 use crate::result::{CheckResult, RunEnd};
 use crate::snapshot::Circuit;
