@@ -1,4 +1,4 @@
-//! The metrics every check, probe and the lifecycle publish through the [`metrics`] facade
+//! The metrics every check, probe and the lifecycle publish through the `metrics` facade
 //! crate, with the cargo feature `metrics` (of `health-axum`, or of this crate).
 //!
 //! The application installs the exporter (`metrics-exporter-prometheus`, StatsD,
