@@ -1,6 +1,25 @@
 //! Counting the probe routes' answers (feature `metrics`):
-//! `health_probe_responses_total{probe, code}`. Per request it is one counter increment through
-//! a handle registered on first use: no allocation and no lock.
+//! `health_probe_responses_total{probe, code}`, and the gRPC health service's `Check` answers,
+//! `health_grpc_check_responses_total{probe, status}`. Per request it is one counter increment
+//! through a handle registered on first use: no allocation and no lock.
+
+#[cfg(feature = "grpc")]
+use health_core::Probe;
+
+/// What a gRPC `Check` asked about, as its answer is counted: a probe, one check (the `probe`
+/// label `check`: check names are not labels of this series), or a name the server does not know.
+#[cfg(feature = "grpc")]
+#[derive(Clone, Copy, Debug)]
+// Without `metrics` nothing reads it: the call sites stay the same in both builds.
+#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+pub(crate) enum Asked {
+    /// A probe's verdict (`""` included, as the probe it stands for).
+    Probe(Probe),
+    /// One check.
+    Check,
+    /// An unknown name (`NOT_FOUND`).
+    Unknown,
+}
 
 #[cfg(feature = "metrics")]
 mod counting {
@@ -10,6 +29,9 @@ mod counting {
     use health_core::metrics::PROBE_RESPONSES_TOTAL;
     use health_core::{Probe, Scope};
     use metrics::{counter, Counter};
+
+    #[cfg(feature = "grpc")]
+    pub(crate) use super::grpc::GrpcAnswers;
 
     /// The `probe` label of each scope, in the order of `probe_index`.
     const PROBES: [&str; 4] = ["startup", "liveness", "readiness", "full"];
@@ -66,6 +88,54 @@ mod counting {
     }
 }
 
+/// The gRPC `Check` answers' counters (features `grpc` and `metrics`).
+#[cfg(all(feature = "metrics", feature = "grpc"))]
+mod grpc {
+    use std::sync::OnceLock;
+
+    use health_core::metrics::GRPC_CHECK_RESPONSES_TOTAL;
+    use health_core::Probe;
+    use metrics::{counter, Counter};
+
+    use super::Asked;
+
+    const ASKED: [&str; 5] = ["startup", "liveness", "readiness", "check", "unknown"];
+    const STATUSES: [&str; 3] = ["serving", "not_serving", "not_found"];
+
+    /// The `Check` answer counters of one gRPC health service.
+    #[derive(Default)]
+    pub(crate) struct GrpcAnswers {
+        cells: [[OnceLock<Counter>; 3]; 5],
+    }
+
+    impl GrpcAnswers {
+        pub(crate) fn new() -> GrpcAnswers {
+            GrpcAnswers::default()
+        }
+
+        /// Counts one answer to a `Check` of `asked`: serving or not (`None`: not found).
+        pub(crate) fn count(&self, asked: Asked, serving: Option<bool>) {
+            let row = match asked {
+                Asked::Probe(Probe::Startup) => 0,
+                Asked::Probe(Probe::Live) => 1,
+                Asked::Probe(Probe::Ready) => 2,
+                Asked::Check => 3,
+                Asked::Unknown => 4,
+            };
+            let column = match serving {
+                Some(true) => 0,
+                Some(false) => 1,
+                None => 2,
+            };
+            self.cells[row][column]
+                .get_or_init(|| {
+                    counter!(GRPC_CHECK_RESPONSES_TOTAL, "probe" => ASKED[row], "status" => STATUSES[column])
+                })
+                .increment(1);
+        }
+    }
+}
+
 #[cfg(not(feature = "metrics"))]
 mod counting {
     use axum::http::StatusCode;
@@ -82,6 +152,22 @@ mod counting {
         #[inline(always)]
         pub(crate) fn count(&self, _scope: Scope, _status: StatusCode) {}
     }
+
+    /// Counts nothing: the build without the `metrics` feature.
+    #[cfg(feature = "grpc")]
+    pub(crate) struct GrpcAnswers;
+
+    #[cfg(feature = "grpc")]
+    impl GrpcAnswers {
+        pub(crate) fn new() -> GrpcAnswers {
+            GrpcAnswers
+        }
+
+        #[inline(always)]
+        pub(crate) fn count(&self, _asked: super::Asked, _serving: Option<bool>) {}
+    }
 }
 
 pub(crate) use counting::Answers;
+#[cfg(feature = "grpc")]
+pub(crate) use counting::GrpcAnswers;

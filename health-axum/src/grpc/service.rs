@@ -15,10 +15,11 @@ use tonic::codec::ProstCodec;
 use tonic::server::{Grpc, NamedService, ServerStreamingService, UnaryService};
 
 use super::hub::{Hub, WatchAnswers};
-use super::names::{all_names, status_of, target, Config};
+use super::names::{all_names, status_of, target, Config, Target};
 use super::proto::{
-    HealthCheckRequest, HealthCheckResponse, HealthListRequest, HealthListResponse,
+    HealthCheckRequest, HealthCheckResponse, HealthListRequest, HealthListResponse, ServingStatus,
 };
+use crate::answers::{Asked, GrpcAnswers};
 
 /// The largest request message decoded (a `HealthCheckRequest` holds one service name): a
 /// bigger one is refused from its length prefix, before it is buffered.
@@ -71,6 +72,8 @@ struct Shared<S> {
     scheduler: OnceLock<()>,
     /// Started by the first `Watch`.
     hub: OnceLock<Arc<Hub>>,
+    /// The `Check` answers, counted (feature `metrics`).
+    answers: GrpcAnswers,
     /// Cancelled when the last handle is dropped: the hub's task ends with it.
     _dropped: DropGuard,
     dropped: CancellationToken,
@@ -107,6 +110,7 @@ impl<S: HealthState> HealthService<S> {
                 config,
                 scheduler: OnceLock::new(),
                 hub: OnceLock::new(),
+                answers: GrpcAnswers::new(),
                 _dropped: dropped.clone().drop_guard(),
                 dropped,
             }),
@@ -184,10 +188,17 @@ impl<S: HealthState> HealthService<S> {
         request: HealthCheckRequest,
     ) -> Result<HealthCheckResponse, tonic::Status> {
         let config = &self.shared.config;
+        let answers = &self.shared.answers;
         let Some(target) = target::<S>(&request.service, config) else {
+            answers.count(Asked::Unknown, None);
             return Err(tonic::Status::not_found("unknown service"));
         };
         let status = status_of(self.driven(), target, config).await;
+        let asked = match target {
+            Target::Probe(probe) => Asked::Probe(probe),
+            Target::Check(_) => Asked::Check,
+        };
+        answers.count(asked, Some(status == ServingStatus::Serving));
         Ok(HealthCheckResponse::new(status))
     }
 

@@ -26,6 +26,7 @@
 //! | `health_check_runs_total` | counter | `check`, `outcome` | runs by how they ended: `healthy`, `degraded`, `unhealthy`, `timed_out`, `panicked`, `cancelled`, and `skipped_circuit_open` for each round the open circuit kept the check from running |
 //! | `health_lifecycle_phase` | gauge | `phase` | 1 on the current phase: `starting`, `started`, `ready`, `draining` |
 //! | `health_probe_responses_total` | counter | `probe`, `code` | HTTP answers of the probe routes, by probe (`startup`, `liveness`, `readiness`, `full`) and status code (`200`, `503`, `404`, `405`, or `other`) |
+//! | `health_grpc_check_responses_total` | counter | `probe`, `status` | gRPC health `Check` answers (feature `grpc`), by what was asked (`startup`, `liveness`, `readiness`, `check` for one check's name, `unknown`) and answer (`serving`, `not_serving`, `not_found`) |
 
 #[cfg(feature = "metrics")]
 mod series;
@@ -38,7 +39,8 @@ mod names;
 pub use names::{
     kubernetes_type, CHECK_CIRCUIT_STATE, CHECK_CONSECUTIVE_FAILURES, CHECK_LAST_RESULT,
     CHECK_LAST_SUCCESS_TIMESTAMP_SECONDS, CHECK_RUNS_TOTAL, CHECK_RUN_DURATION_SECONDS,
-    CHECK_STATUS, KUBERNETES_HEALTHCHECK, KUBERNETES_HEALTHCHECKS_TOTAL, LIFECYCLE_PHASE,
-    PROBE_RESPONSES_TOTAL, SERIES_PER_CHECK, SKIPPED_CIRCUIT_OPEN,
+    CHECK_STATUS, GRPC_CHECK_RESPONSES_TOTAL, KUBERNETES_HEALTHCHECK,
+    KUBERNETES_HEALTHCHECKS_TOTAL, LIFECYCLE_PHASE, PROBE_RESPONSES_TOTAL, SERIES_PER_CHECK,
+    SKIPPED_CIRCUIT_OPEN,
 };
 pub(crate) use series::{CheckSeries, PhaseSeries};

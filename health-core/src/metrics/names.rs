@@ -26,6 +26,10 @@ pub const LIFECYCLE_PHASE: &str = "health_lifecycle_phase";
 /// `health_probe_responses_total{probe, code}`, a counter per probe and status code.
 pub const PROBE_RESPONSES_TOTAL: &str = "health_probe_responses_total";
 
+/// `health_grpc_check_responses_total{probe, status}`, a counter per probe (or `check`, or
+/// `unknown`) and serving status, of the gRPC health service's `Check` answers.
+pub const GRPC_CHECK_RESPONSES_TOTAL: &str = "health_grpc_check_responses_total";
+
 /// The `outcome` of [`CHECK_RUNS_TOTAL`] counting the rounds an open circuit skipped.
 pub const SKIPPED_CIRCUIT_OPEN: &str = "skipped_circuit_open";
 

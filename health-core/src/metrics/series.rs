@@ -10,8 +10,8 @@ use metrics::{Counter, Gauge, Histogram, Unit};
 use super::names::{
     kubernetes_type, CHECK_CIRCUIT_STATE, CHECK_CONSECUTIVE_FAILURES, CHECK_LAST_RESULT,
     CHECK_LAST_SUCCESS_TIMESTAMP_SECONDS, CHECK_RUNS_TOTAL, CHECK_RUN_DURATION_SECONDS,
-    CHECK_STATUS, KUBERNETES_HEALTHCHECK, KUBERNETES_HEALTHCHECKS_TOTAL, LIFECYCLE_PHASE,
-    PROBE_RESPONSES_TOTAL, SKIPPED_CIRCUIT_OPEN,
+    CHECK_STATUS, GRPC_CHECK_RESPONSES_TOTAL, KUBERNETES_HEALTHCHECK,
+    KUBERNETES_HEALTHCHECKS_TOTAL, LIFECYCLE_PHASE, PROBE_RESPONSES_TOTAL, SKIPPED_CIRCUIT_OPEN,
 };
 use crate::phase::Phase;
 use crate::result::{CheckResult, RunEnd};
@@ -218,5 +218,9 @@ fn describe() {
     describe_counter!(
         PROBE_RESPONSES_TOTAL,
         "HTTP answers of the health probe routes, by probe and status code."
+    );
+    describe_counter!(
+        GRPC_CHECK_RESPONSES_TOTAL,
+        "gRPC health Check answers, by what was asked and the serving status answered."
     );
 }
