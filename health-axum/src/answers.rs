@@ -1,7 +1,7 @@
 //! Counting the probe routes' answers (feature `metrics`):
 //! `health_probe_responses_total{probe, code}`, and the gRPC health service's `Check` answers,
-//! `health_grpc_check_responses_total{probe, status}`. Per request it is one counter increment
-//! through a handle registered on first use: no allocation and no lock.
+//! `health_grpc_check_responses_total{probe, status}`. Every series is registered when the router
+//! (or the service) is built; per request it is one counter increment: no allocation, no lock.
 
 #[cfg(feature = "grpc")]
 use health_core::Probe;
@@ -23,7 +23,7 @@ pub(crate) enum Asked {
 
 #[cfg(feature = "metrics")]
 mod counting {
-    use std::sync::OnceLock;
+    use std::array;
 
     use axum::http::StatusCode;
     use health_core::metrics::PROBE_RESPONSES_TOTAL;
@@ -38,29 +38,25 @@ mod counting {
     /// The `code` label: the codes the probe routes answer, and `other`.
     const CODES: [&str; 5] = ["200", "503", "404", "405", "other"];
 
-    /// The answer counters of one probe router.
-    #[derive(Default)]
+    /// The answer counters of one probe router, every one registered when the router is built
+    /// (so each series exists at 0 before its first answer, and no request registers one).
     pub(crate) struct Answers {
-        cells: [[OnceLock<Counter>; 5]; 4],
-        /// Set once the `200` and `503` series of every probe are registered.
-        primed: OnceLock<()>,
+        counters: [[Counter; 5]; 4],
     }
 
     impl Answers {
         pub(crate) fn new() -> Answers {
-            Answers::default()
+            Answers {
+                counters: array::from_fn(|probe| {
+                    array::from_fn(
+                        |code| counter!(PROBE_RESPONSES_TOTAL, "probe" => PROBES[probe], "code" => CODES[code]),
+                    )
+                }),
+            }
         }
 
         /// Counts one answer with `status` to a request for `scope`.
         pub(crate) fn count(&self, scope: Scope, status: StatusCode) {
-            // The series alerts read (200 and 503 of each probe) exist from the first answer
-            // on, at 0, so that `increase(...)` sees their first change.
-            self.primed.get_or_init(|| {
-                for probe in 0..PROBES.len() {
-                    self.cell(probe, 0);
-                    self.cell(probe, 1);
-                }
-            });
             let code = match status.as_u16() {
                 200 => 0,
                 503 => 1,
@@ -68,13 +64,7 @@ mod counting {
                 405 => 3,
                 _ => 4,
             };
-            self.cell(probe_index(scope), code).increment(1);
-        }
-
-        fn cell(&self, probe: usize, code: usize) -> &Counter {
-            self.cells[probe][code].get_or_init(
-                || counter!(PROBE_RESPONSES_TOTAL, "probe" => PROBES[probe], "code" => CODES[code]),
-            )
+            self.counters[probe_index(scope)][code].increment(1);
         }
     }
 
@@ -91,7 +81,7 @@ mod counting {
 /// The gRPC `Check` answers' counters (features `grpc` and `metrics`).
 #[cfg(all(feature = "metrics", feature = "grpc"))]
 mod grpc {
-    use std::sync::OnceLock;
+    use std::array;
 
     use health_core::metrics::GRPC_CHECK_RESPONSES_TOTAL;
     use health_core::Probe;
@@ -102,15 +92,21 @@ mod grpc {
     const ASKED: [&str; 5] = ["startup", "liveness", "readiness", "check", "unknown"];
     const STATUSES: [&str; 3] = ["serving", "not_serving", "not_found"];
 
-    /// The `Check` answer counters of one gRPC health service.
-    #[derive(Default)]
+    /// The `Check` answer counters of one gRPC health service, every one registered when the
+    /// service is built.
     pub(crate) struct GrpcAnswers {
-        cells: [[OnceLock<Counter>; 3]; 5],
+        counters: [[Counter; 3]; 5],
     }
 
     impl GrpcAnswers {
         pub(crate) fn new() -> GrpcAnswers {
-            GrpcAnswers::default()
+            GrpcAnswers {
+                counters: array::from_fn(|asked| {
+                    array::from_fn(
+                        |status| counter!(GRPC_CHECK_RESPONSES_TOTAL, "probe" => ASKED[asked], "status" => STATUSES[status]),
+                    )
+                }),
+            }
         }
 
         /// Counts one answer to a `Check` of `asked`: serving or not (`None`: not found).
@@ -127,11 +123,7 @@ mod grpc {
                 Some(false) => 1,
                 None => 2,
             };
-            self.cells[row][column]
-                .get_or_init(|| {
-                    counter!(GRPC_CHECK_RESPONSES_TOTAL, "probe" => ASKED[row], "status" => STATUSES[column])
-                })
-                .increment(1);
+            self.counters[row][column].increment(1);
         }
     }
 }

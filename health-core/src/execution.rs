@@ -79,7 +79,7 @@ fn start<'a, S: HealthState>(spec: &'a CheckSpec<S>, state: &S) -> Started<'a, S
     // database client logs inside the check carries the check's name.
     let span = tracing::info_span!(
         parent: None,
-        "health_check",
+        CHECK_SPAN_NAME,
         check = spec.name(),
         outcome = tracing::field::Empty,
         latency_ms = tracing::field::Empty,

@@ -118,6 +118,7 @@ async fn drive<S: HealthState>(state: S, engine: Arc<Engine>, index: usize) {
         }
         if startup_only && (lifecycle.has_been_ready() || lifecycle.phase() == Phase::Draining) {
             // Start-up is over (or was abandoned): nobody will read a new result.
+            slot.retire();
             return;
         }
         let now = Instant::now();
@@ -134,6 +135,9 @@ async fn drive<S: HealthState>(state: S, engine: Arc<Engine>, index: usize) {
             }
             // Wakes each interval while the circuit is open, so that every round it keeps the
             // check from running is counted (`skipped_circuit_open`); the trial runs at `until`.
+            // (With a zero interval, which only a hand-built spec can have, it sleeps until the
+            // trial instead of waking at every tick.)
+            Begin::OpenUntil(until) if spec.interval().is_zero() => until,
             Begin::OpenUntil(until) => until.min(later(now, spec.interval())),
         };
         sleep_until(spec, slot, &lifecycle, next).await;

@@ -308,10 +308,10 @@ impl<S> CheckSpec<S> {
     /// is no longer slow logs that it recovered: one warning per streak of slow runs, not one
     /// per run. A run cut at its timeout is slow.
     pub const fn slow_after(&self) -> Duration {
-        match self.timeout.checked_div(2) {
-            Some(half) => half,
-            None => self.timeout,
-        }
+        let secs = self.timeout.as_secs();
+        // Below 2 * 10^9: the odd second's nanoseconds plus this second's.
+        let nanos = (secs % 2) as u32 * 1_000_000_000 + self.timeout.subsec_nanos();
+        Duration::new(secs / 2, nanos / 2)
     }
 
     /// The latency above which a healthy result counts as degraded, if set.

@@ -145,6 +145,15 @@ impl Slot {
         self.lock().breaker.retry_at()
     }
 
+    /// The check is retired: it gates only the startup probe and the application has been
+    /// ready, so it is no longer run (its series say so).
+    pub(crate) fn retire(&self) {
+        let _inner = self.lock();
+        if let Some(series) = &self.series {
+            series.retired();
+        }
+    }
+
     /// The current generation (bumped whenever a run ends).
     pub(crate) fn generation(&self) -> u64 {
         self.lock().generation

@@ -2,11 +2,20 @@
 //! crate, with the cargo feature `metrics` (of `health-axum`, or of this crate).
 //!
 //! The application installs the exporter (`metrics-exporter-prometheus`, StatsD,
-//! OpenTelemetry...); this crate installs none. **Install it before the first probe or the
-//! start of the scheduler** (`serve` starts it): every series is registered once, when the
-//! state's engine is created at that first use, and recorded through the handles kept from
-//! then on, so a run records without looking anything up and a probe request without
-//! allocating or locking.
+//! OpenTelemetry...); this crate installs none. **Install it first thing in `main`**, before
+//! the probe router or the gRPC health service is built and before the state's first probe or
+//! scheduler (`serve` starts it): every series is registered once, by the router and the
+//! service when they are built and when the state's engine is created at its first use, and
+//! recorded through the handles kept from then on, so a run records without looking anything
+//! up and a probe request without allocating or locking.
+//!
+//! The series are the process's: labels name checks and probes, not states, so two states
+//! with a check of the same name (or two copies of one state) add up in one series, and the
+//! phase is the last one set. A check whose result goes stale (its scheduler stalled) keeps
+//! its last gauges; `health_check_last_success_timestamp_seconds` and the run counters stop
+//! moving, which is what to alert on. A check that gates only the startup probe is retired
+//! once the application has been ready: its status and circuit gauges are all 0 from then on,
+//! and `kubernetes_healthcheck` is 1 (it fails no probe).
 //!
 //! Labels carry only names the program fixes at compile time (check names, probe names,
 //! status values, HTTP status codes): never a message or an error's text, so the number of
@@ -16,7 +25,7 @@
 //! | series | type | labels | what it is |
 //! |---|---|---|---|
 //! | `kubernetes_healthcheck` | gauge | `name`, `type` | 1 while the check passes, 0 while it fails or before its first result; `type` is the probe it gates: `startupz`, `livez`, `readyz`, and `healthz` (the full report) for every check. The same name and labels as Kubernetes' own components. |
-//! | `kubernetes_healthchecks_total` | counter | `name`, `status`, `type` | runs of the check, by the reported status after the run: `success` or `error` |
+//! | `kubernetes_healthchecks_total` | counter | `name`, `status`, `type` | runs of the check, by the reported status after the run: `success` or `error` (Kubernetes counts a check at each probe request; checks here run on their own schedule, so this counts runs) |
 //! | `health_check_run_duration_seconds` | histogram | `check` | how long each run took (a timed-out run: its timeout) |
 //! | `health_check_status` | gauge | `check`, `status` | the reported status (after damping, the circuit and maintenance): 1 on the current one of `healthy`, `degraded`, `unhealthy`, 0 on the others (all 0 before the first result) |
 //! | `health_check_last_result` | gauge | `check`, `result` | the raw end of the last run, before damping: 1 on one of `healthy`, `degraded`, `unhealthy`, `timed_out`, `panicked`, `cancelled` |

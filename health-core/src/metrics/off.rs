@@ -25,6 +25,9 @@ impl CheckSeries {
     pub(crate) fn circuit(&self, _circuit: Circuit) {}
 
     #[inline(always)]
+    pub(crate) fn retired(&self) {}
+
+    #[inline(always)]
     pub(crate) fn skipped(&self) {}
 }
 

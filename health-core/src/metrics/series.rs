@@ -137,6 +137,17 @@ impl CheckSeries {
         one_of(&self.circuit, index);
     }
 
+    /// The check is retired (it gates only the startup probe, and the application has been
+    /// ready): it no longer runs and no longer fails any probe. Its status and circuit show no
+    /// current value (all 0), and `kubernetes_healthcheck` is 1.
+    pub(crate) fn retired(&self) {
+        zero(&self.status);
+        zero(&self.circuit);
+        for sli in &self.sli {
+            sli.passing.set(1.0);
+        }
+    }
+
     /// A round the open circuit kept the check from running.
     pub(crate) fn skipped(&self) {
         self.skipped.increment(1);
@@ -171,6 +182,13 @@ fn one_of(gauges: &[Gauge], index: usize) {
     }
 }
 
+/// Sets every gauge of a one-hot set to 0: no current value.
+fn zero(gauges: &[Gauge]) {
+    for gauge in gauges {
+        gauge.set(0.0);
+    }
+}
+
 /// Gives every series its help text and unit.
 fn describe() {
     describe_gauge!(
@@ -188,7 +206,7 @@ fn describe() {
     );
     describe_gauge!(
         CHECK_STATUS,
-        "The status a health check reports, after damping: 1 on the current status."
+        "The status a health check reports (after damping, the circuit and maintenance): 1 on the current status."
     );
     describe_gauge!(
         CHECK_LAST_RESULT,
