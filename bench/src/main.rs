@@ -684,6 +684,59 @@ fn in_process_requests(plan: &Plan, rows: &mut Vec<Row>, findings: &mut Findings
         ),
     });
     findings.us = time;
+    with_a_recorder(plan, rows, findings);
+}
+
+/// Row 6d: allocations per `/health/ready` request with a metrics recorder (the Prometheus
+/// exporter's) against none. A global recorder cannot be uninstalled, so each "with" pass
+/// installs it on its thread (`metrics::with_local_recorder`) before the state's engine and the
+/// router are created, as an application installs its exporter before serving: every series is
+/// registered in it, and every answer is counted through it.
+fn with_a_recorder(plan: &Plan, rows: &mut Vec<Row>, findings: &mut Findings) {
+    let ready = ["/health/ready"];
+    let (mut with, mut without) = (Vec::new(), Vec::new());
+    for run in 0..plan.runs {
+        for pass in turn(run, 2) {
+            if pass == 0 {
+                without.push(allocations_per_request(&ready, 1)[0][0]);
+                continue;
+            }
+            let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            let figures =
+                metrics::with_local_recorder(&recorder, || allocations_per_request(&ready, 1));
+            with.push(figures[0][0]);
+            // The answers the exporter counted: the pass's 2,000 and its 10 of warm-up.
+            let line = r#"health_probe_responses_total{probe="readiness",code="200"} "#;
+            let answers: u64 = handle
+                .render()
+                .lines()
+                .find_map(|l| l.strip_prefix(line))
+                .and_then(|n| n.trim().parse().ok())
+                .unwrap_or(0);
+            assert_eq!(answers, 2_010, "the recorder counted every answer");
+        }
+    }
+    eprintln!(
+        "  allocations per request, /health/ready: {:.1} with a recorder, {:.1} without",
+        spread(&with).0,
+        spread(&without).0
+    );
+    let what = "6d. heap allocations per `/health/ready` request (10 checks) with a metrics recorder installed (feature `metrics`)";
+    findings.spread_of(what.split('.').next().unwrap_or(what), &with);
+    rows.push(Row {
+        what: what.into(),
+        framework: format!(
+            "with the Prometheus exporter's recorder: {}",
+            fmt(&with, 1)
+        ),
+        baseline: format!("no recorder: {}", fmt(&without, 1)),
+        ratio: format!("{}×", fmt(&ratios(&with, &without), 2)),
+        note: format!(
+            "{} of 2,000 requests each, order alternated; the recorder installed before the state's engine and the router were created, so every series is registered in it; it counted every answer of each pass (2,010: the 2,000 and 10 of warm-up)",
+            runs_text(plan.runs, "passes")
+        ),
+    });
 }
 
 /// Heap allocations per request for each path, `runs` passes, the paths taking turns to go
