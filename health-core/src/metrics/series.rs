@@ -206,7 +206,7 @@ fn describe() {
     );
     describe_gauge!(
         CHECK_STATUS,
-        "The status a health check reports (after damping, the circuit and maintenance): 1 on the current status."
+        "The status a health check reports (after damping, the circuit breaker, and unhealthy while taken out of service): 1 on the current status."
     );
     describe_gauge!(
         CHECK_LAST_RESULT,
