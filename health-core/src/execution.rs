@@ -4,15 +4,20 @@
 
 use std::any::Any;
 use std::borrow::Cow;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
+use tokio::time::error::Elapsed;
 use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::outcome::CheckOutcome;
 use crate::result::{CheckResult, RunEnd};
-use crate::spec::CheckSpec;
+use crate::spec::{BoxFuture, CheckSpec};
 use crate::state::HealthState;
 use crate::status::Status;
 use crate::time::run_deadline;
@@ -26,11 +31,17 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
+/// How a run's task ended by itself: the check's outcome, its panic, or its timeout; and when.
+type Ran = (Result<Result<CheckOutcome, Panic>, Elapsed>, Duration);
+
+/// A panic's payload.
+type Panic = Box<dyn Any + Send>;
+
 /// A check started on the runtime, not yet awaited.
 struct Started<'a, S> {
     spec: &'a CheckSpec<S>,
     begun: Instant,
-    task: AbortOnDrop<(CheckOutcome, Duration)>,
+    task: AbortOnDrop<Ran>,
     /// The run's span: entered around every poll of the check, given the outcome at the end.
     span: tracing::Span,
 }
@@ -84,11 +95,13 @@ fn start<'a, S: HealthState>(spec: &'a CheckSpec<S>, state: &S) -> Started<'a, S
         outcome = tracing::field::Empty,
         latency_ms = tracing::field::Empty,
     );
+    // The task ends itself at its deadline and catches its own panic: each run is judged when
+    // it ends, whenever its caller awaits it (`run_checks` awaits them one after the other).
     let task = tokio::spawn(
         DEADLINE
             .scope(deadline, async move {
-                let outcome = run(&state).await;
-                (outcome, begun.elapsed())
+                let ran = tokio::time::timeout_at(deadline, CatchPanic(run(&state))).await;
+                (ran, begun.elapsed())
             })
             .instrument(span.clone()),
     );
@@ -108,14 +121,26 @@ async fn finish<S>(started: Started<'_, S>) -> CheckResult {
         span,
     } = started;
     let awaited = tokio::time::timeout_at(run_deadline(begun, spec.timeout()), &mut task.0).await;
-    let (outcome, latency, ended) = match awaited {
-        Ok(Ok((outcome, latency))) => (outcome, latency, None),
-        Ok(Err(error)) => ended_without_outcome(error, begun),
-        Err(_) => (
-            CheckOutcome::unhealthy(format!("timed out after {} ms", spec.timeout().as_millis())),
-            begun.elapsed(),
+    let timed_out = |latency| {
+        let message = format!("timed out after {} ms", spec.timeout().as_millis());
+        (
+            CheckOutcome::unhealthy(message),
+            latency,
             Some(RunEnd::TimedOut),
+        )
+    };
+    let (outcome, latency, ended) = match awaited {
+        Ok(Ok((Ok(Ok(outcome)), latency))) => (outcome, latency, None),
+        Ok(Ok((Ok(Err(panic)), latency))) => panicked(panic.as_ref(), latency),
+        Ok(Ok((Err(_), latency))) => timed_out(latency),
+        // Cancelled: the runtime is shutting down.
+        Ok(Err(_)) => (
+            CheckOutcome::unhealthy("check was cancelled"),
+            begun.elapsed(),
+            Some(RunEnd::Cancelled),
         ),
+        // The task did not end itself at its deadline (the runtime too busy to run it).
+        Err(_) => timed_out(begun.elapsed()),
     };
     let (mut status, mut message, details) = outcome.into_parts();
     if status == Status::Healthy {
@@ -148,27 +173,34 @@ async fn finish<S>(started: Started<'_, S>) -> CheckResult {
     }
 }
 
-/// The outcome of a run whose task ended without one: it panicked, or it was cancelled.
-fn ended_without_outcome(
-    error: tokio::task::JoinError,
-    begun: Instant,
+/// The outcome of a run that panicked after `latency`.
+fn panicked(
+    payload: &(dyn Any + Send),
+    latency: Duration,
 ) -> (CheckOutcome, Duration, Option<RunEnd>) {
-    if error.is_panic() {
-        let message = format!(
-            "check panicked: {}",
-            panic_message(error.into_panic().as_ref())
-        );
-        (
-            CheckOutcome::unhealthy(message),
-            begun.elapsed(),
-            Some(RunEnd::Panicked),
-        )
-    } else {
-        (
-            CheckOutcome::unhealthy("check was cancelled"),
-            begun.elapsed(),
-            Some(RunEnd::Cancelled),
-        )
+    let message = format!("check panicked: {}", panic_message(payload));
+    (
+        CheckOutcome::unhealthy(message),
+        latency,
+        Some(RunEnd::Panicked),
+    )
+}
+
+/// A check's future, polled with its panic caught: the run's task then ends with the panic's
+/// payload at the moment it happened (the panic hook still reports it as any panic).
+struct CatchPanic<'a>(BoxFuture<'a, CheckOutcome>);
+
+impl Future for CatchPanic<'_> {
+    type Output = Result<CheckOutcome, Panic>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let future = &mut self.get_mut().0;
+        // Unwind safety: after a panic the future is dropped, never polled again.
+        match std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(outcome)) => Poll::Ready(Ok(outcome)),
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
     }
 }
 

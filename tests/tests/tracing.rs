@@ -416,11 +416,6 @@ async fn panics_at_once(_: &InOrder) -> Result<(), String> {
 /// accepted because it finished before the caller got to it), and a panic's latency is the
 /// time until the panic (not until the caller got to it). So says the run's span too.
 #[tokio::test(start_paused = true)]
-#[ignore = "bug in health-core execution::run_checks: `finish` awaits each started check in \
-            registry order, so a later check's `timeout_at` runs only after the earlier ones \
-            ended; a check that overran its timeout but ended before it was awaited is accepted \
-            (healthy, latency 150 ms over a 100 ms timeout), and a panicked run's latency is \
-            the wait for the earlier checks (500 ms, not 0)"]
 async fn run_checks_judges_each_run_by_itself() {
     let (capture, _guard) = capture();
     let state = InOrder {
