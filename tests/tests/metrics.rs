@@ -748,6 +748,156 @@ async fn the_circuit_goes_closed_open_half_open_closed_and_each_open_round_is_co
     );
 }
 
+// -- gRPC health answers ---------------------------------------------------------------------------
+
+/// The gRPC `Check` answers' series: all 15 registered at 0 when the service is built, then
+/// each call moves exactly the one of what it asked (a probe, `check` for one check's name,
+/// `unknown`) and what it was answered, by one.
+#[tokio::test]
+async fn each_grpc_check_counts_one_answer_by_probe_and_status() {
+    use health_axum::grpc::HealthService;
+    use health_axum::metrics::GRPC_CHECK_RESPONSES_TOTAL;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+    use tonic_health::pb::HealthCheckRequest;
+
+    let (m, _recorder) = record();
+    let state = Gating {
+        lifecycle: Lifecycle::new(),
+    };
+    let grpc = HealthService::new(&state);
+    let counts = || -> BTreeMap<(String, String), u64> {
+        m.named(GRPC_CHECK_RESPONSES_TOTAL)
+            .into_iter()
+            .map(|s| {
+                let probe = s.label("probe").unwrap_or_default().to_string();
+                let status = s.label("status").unwrap_or_default().to_string();
+                let labels = [("probe", probe.as_str()), ("status", status.as_str())];
+                let n = m.counter(GRPC_CHECK_RESPONSES_TOTAL, &labels);
+                ((probe, status), n)
+            })
+            .collect()
+    };
+    let before = counts();
+    assert_eq!(before.len(), 5 * 3, "{before:?}");
+    assert!(before.values().all(|n| *n == 0), "{before:?}");
+
+    let app = Router::new()
+        .merge(Gating::health_router())
+        .with_state(state.clone())
+        .merge(grpc.router());
+    let (addr, _server) = health_tests::serve_in_background(app, state.clone(), |s| s).await;
+    health_tests::wait_for_status(addr, "/health/startup", 503, Duration::from_secs(5)).await;
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect");
+    let mut client = HealthClient::new(channel);
+    for (service, asked) in [
+        ("", "liveness"),
+        ("liveness", "liveness"),
+        ("readiness", "readiness"),
+        ("startup", "startup"),
+        ("ready_only", "check"),
+        ("everywhere", "check"),
+        ("no_such_service", "unknown"),
+    ] {
+        let before = counts();
+        let answer = client
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await;
+        let answered = match answer {
+            Ok(response) => match response.into_inner().status() {
+                ServingStatus::Serving => "serving",
+                ServingStatus::NotServing => "not_serving",
+                other => panic!("{service:?}: {other:?}"),
+            },
+            Err(status) => {
+                assert_eq!(status.code(), tonic::Code::NotFound, "{service:?}");
+                "not_found"
+            }
+        };
+        let moved: BTreeMap<(String, String), u64> = counts()
+            .into_iter()
+            .filter_map(|(key, n)| {
+                let was = before.get(&key).copied().unwrap_or(0);
+                (n != was).then(|| (key, n - was))
+            })
+            .collect();
+        assert_eq!(
+            moved,
+            BTreeMap::from([((asked.to_string(), answered.to_string()), 1)]),
+            "Check({service:?})"
+        );
+    }
+}
+
+// -- A retired startup check ---------------------------------------------------------------------
+
+#[derive(Clone, HealthState)]
+#[health(checks(warm_up))]
+struct Retiring {
+    #[health(lifecycle)]
+    lifecycle: Lifecycle,
+}
+
+/// Gates only the startup probe, and fails: its circuit opens after the second run.
+#[health_check(
+    startup,
+    interval_ms = 100,
+    timeout_ms = 50,
+    failure_threshold = 1,
+    breaker_threshold = 2,
+    backoff_ms = 1000
+)]
+async fn warm_up() -> Result<(), String> {
+    Err("cache not warm".into())
+}
+
+/// A check that gates only the startup probe is retired once the application has been ready
+/// (here the application declares itself ready while the check fails with its circuit open):
+/// it no longer runs, so its status and circuit show no current value, rather than an open
+/// circuit and an unhealthy status frozen for the life of the process, and
+/// `kubernetes_healthcheck` says it fails no probe.
+#[tokio::test(start_paused = true)]
+async fn a_retired_startup_check_shows_no_current_status_or_circuit() {
+    let (m, _recorder) = record();
+    let state = Retiring {
+        lifecycle: Lifecycle::new(),
+    };
+    state.lifecycle.mark_started();
+    let begun = Instant::now();
+    let scheduler = start_scheduler(&state);
+    let at = |n: u64| tokio::time::sleep_until(begun + ms(n));
+    at(150).await;
+    assert_eq!(circuit(&m, "warm_up").as_deref(), Some("open"));
+    assert_eq!(status(&m, "warm_up").as_deref(), Some("unhealthy"));
+    assert_eq!(
+        passing(&m, "warm_up"),
+        BTreeMap::from([("healthz".into(), 0.0), ("startupz".into(), 0.0)])
+    );
+    assert!(state.lifecycle.mark_ready());
+    // The scheduler's next round (200 ms) finds the application ready and retires the check.
+    at(250).await;
+    assert!(!scheduler.is_running(), "the check's task ended");
+    assert_eq!(circuit(&m, "warm_up"), None);
+    assert_eq!(status(&m, "warm_up"), None);
+    assert_eq!(
+        passing(&m, "warm_up"),
+        BTreeMap::from([("healthz".into(), 1.0), ("startupz".into(), 1.0)])
+    );
+    let runs = m.runs("warm_up");
+    at(2000).await;
+    assert_eq!(
+        m.runs("warm_up"),
+        runs,
+        "a retired check is neither run nor skipped"
+    );
+}
+
 // -- Kubernetes' types --------------------------------------------------------------------------
 
 #[derive(Clone, HealthState)]
