@@ -3,6 +3,9 @@
 //! environment that the first test to need it creates: `<target dir>/grpc-venv` (or the
 //! directory `HEALTH_TESTS_GRPC_VENV` names), from `python3 -m venv` and PyPI, then reused.
 //! `.ci/run` creates it beforehand, the same way, so that a pip failure is a step of its own.
+//! The same environment holds Prometheus' Python client library (`prometheus_client`), whose
+//! text-format parser the example's metrics test runs (`tests/prometheus/parse.py`, see
+//! [`prometheus_parser`]).
 //!
 //! The environment is ready when its marker file, `requirements.installed`, holds exactly the
 //! pinned requirements (written last, after pip succeeded) and its Python imports the client's
@@ -24,6 +27,11 @@ const MARKER: &str = "requirements.installed";
 /// The client script.
 pub fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("grpc_python/health_client.py")
+}
+
+/// The Prometheus text-format parser script, run by the environment's Python ([`python`]).
+pub fn prometheus_parser() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("prometheus/parse.py")
 }
 
 /// The requirements file pip installs.
@@ -122,7 +130,10 @@ fn is_ready(dir: &Path, python: &Path) -> bool {
     let marker = std::fs::read_to_string(dir.join(MARKER)).unwrap_or_default();
     marker == REQUIREMENTS
         && Command::new(python)
-            .args(["-c", "import grpc, grpc_health.v1.health_pb2_grpc"])
+            .args([
+                "-c",
+                "import grpc, grpc_health.v1.health_pb2_grpc, prometheus_client.parser",
+            ])
             .stdin(Stdio::null())
             .output()
             .is_ok_and(|output| output.status.success())
@@ -195,7 +206,7 @@ fn build(dir: &Path, python: &Path) {
         .unwrap_or_else(|e| panic!("write the marker in {}: {e}", dir.display()));
     assert!(
         is_ready(dir, python),
-        "{} was built but its Python cannot import grpc and grpc_health",
+        "{} was built but its Python cannot import grpc, grpc_health and prometheus_client",
         dir.display()
     );
 }

@@ -21,17 +21,25 @@
 //! application port, HTTP/2 beside HTTP/1.1, and on the probe port when there is one, for
 //! Kubernetes `grpc:` probes, meshes and load balancers. Its service names: `startup`,
 //! `liveness`, `readiness`, each check's name, and `""` (the liveness verdict).
+//!
+//! Prometheus metrics (the framework's `metrics` feature, recorded by
+//! `metrics-exporter-prometheus`) answer `GET /metrics` on the probe port when there is one, else
+//! on the application port: each check's status, last result, run durations (a histogram),
+//! consecutive failures, last success and circuit, Kubernetes' `kubernetes_healthcheck` series,
+//! the lifecycle phase and the probes' answers by status code.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Json;
 use health_axum::grpc::HealthService;
 use health_axum::prelude::*;
+use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
@@ -255,6 +263,52 @@ async fn work(Query(work): Query<Work>) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "worked_ms": ms }))
 }
 
+/// The upper bounds of the run-duration histogram's buckets, in seconds: 1 ms to 10 s, around
+/// the checks' timeouts (200 ms to 2 s).
+const RUN_DURATION_BUCKETS: [f64; 13] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Installs the Prometheus recorder as the `metrics` facade's global recorder. It must come
+/// before the state's first use by `serve` (or a probe): the framework registers its series
+/// then, with whatever recorder is installed, and a recorder installed later sees none of them.
+fn install_metrics() -> Result<PrometheusHandle, BuildError> {
+    let handle = PrometheusBuilder::new()
+        // Without buckets the exporter renders a histogram as a summary (quantiles computed in
+        // the process, which Prometheus cannot aggregate across pods): buckets make it a real
+        // histogram, for `histogram_quantile(...)` over `rate(..._bucket[5m])`.
+        .set_buckets_for_metric(
+            Matcher::Full(health_axum::metrics::CHECK_RUN_DURATION_SECONDS.into()),
+            &RUN_DURATION_BUCKETS,
+        )?
+        .install_recorder()?;
+    // With no HTTP listener of the exporter's own, nothing else drains the histograms' samples
+    // between scrapes (a scrape drains them too): an upkeep every few seconds bounds their memory
+    // when nobody scrapes.
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
+    Ok(handle)
+}
+
+/// `GET /metrics`: every series, in the Prometheus text format (version 0.0.4).
+async fn render_metrics(State(handle): State<PrometheusHandle>) -> impl IntoResponse {
+    let content_type = "text/plain; version=0.0.4; charset=utf-8";
+    ([(header::CONTENT_TYPE, content_type)], handle.render())
+}
+
+/// The `/metrics` route, given its state: merged into either port's router.
+fn metrics_route(handle: PrometheusHandle) -> Router {
+    Router::new()
+        .route("/metrics", get(render_metrics))
+        .with_state(handle)
+}
+
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
     match std::env::var(name) {
         Ok(value) => value
@@ -360,6 +414,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .with_max_level(level)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
+    // First: the framework's series are registered when `serve` starts the checks.
+    let metrics = install_metrics()?;
 
     let url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "sqlite://quickstart.db?mode=rwc".to_string());
@@ -414,7 +470,12 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     // load balancers ask the port they route to. Its routes have their own state already, so
     // they are merged after `with_state`.
     let grpc = HealthService::new(&state);
-    let app = app.with_state(state.clone()).merge(grpc.router());
+    let mut app = app.with_state(state.clone()).merge(grpc.router());
+    // /metrics goes where the probes are: the probe port, kept off the Service and the ingress,
+    // is where Prometheus scrapes the pod; without one, the application port.
+    if probe_port.is_none() {
+        app = app.merge(metrics_route(metrics.clone()));
+    }
 
     let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
     let db = state.db.clone();
@@ -429,7 +490,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         let probe_routes = probes()
             .build()
             .with_state(state)
-            .merge(probe_grpc.router());
+            .merge(probe_grpc.router())
+            .merge(metrics_route(metrics));
         server = server.probes_on_with(probe_listener, probe_routes);
     }
     server

@@ -303,6 +303,21 @@ fn assert_documented_shape(documented: &Documented, curl: &Curl, answer: &Respon
         answer.text()
     );
     let content_type = answer.header("content-type").unwrap_or_default();
+    if curl.path == "/metrics" {
+        // The Prometheus text format (examples/quickstart/tests/metrics.rs parses it for real).
+        assert_eq!(
+            content_type, "text/plain; version=0.0.4; charset=utf-8",
+            "{line}"
+        );
+        let text = answer.text();
+        assert!(
+            text.contains("# TYPE health_check_status gauge\n")
+                && text
+                    .contains("health_check_status{check=\"database\",status=\"unhealthy\"} 0\n"),
+            "{line}: {text}"
+        );
+        return;
+    }
     let accept = curl
         .headers
         .iter()
