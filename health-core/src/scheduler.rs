@@ -133,15 +133,25 @@ async fn drive<S: HealthState>(state: S, engine: Arc<Engine>, index: usize) {
                     .await;
                 next_round(spec, slot, Instant::now())
             }
-            // Wakes each interval while the circuit is open, so that every round it keeps the
-            // check from running is counted (`skipped_circuit_open`); the trial runs at `until`.
-            // (With a zero interval, which only a hand-built spec can have, it sleeps until the
-            // trial instead of waking at every tick.)
-            Begin::OpenUntil(until) if spec.interval().is_zero() => until,
-            Begin::OpenUntil(until) => until.min(later(now, spec.interval())),
+            Begin::OpenUntil(until) => open_round(spec, slot, now, until),
         };
         sleep_until(spec, slot, &lifecycle, next).await;
     }
+}
+
+/// A round at `now` that the open circuit refused (its trial is due at `until`): the next round
+/// is the trial if it comes before the round after this one, and this round is then the trial,
+/// delayed (the breaker's back-off runs from the end of the run that opened it, the rounds from
+/// the start of each run); otherwise this round is skipped, and counted as such
+/// (`skipped_circuit_open`), and the next is one interval later. With a zero interval, which
+/// only a hand-built spec can have, it sleeps until the trial instead of waking at every tick.
+fn open_round<S>(spec: &CheckSpec<S>, slot: &Slot, now: Instant, until: Instant) -> Instant {
+    let next = later(now, spec.interval());
+    if until <= next || spec.interval().is_zero() {
+        return until;
+    }
+    slot.skipped();
+    next
 }
 
 /// The next round after a run at `now`: one interval later, or the breaker's trial if that is

@@ -270,8 +270,9 @@ const RUN_DURATION_BUCKETS: [f64; 13] = [
 ];
 
 /// Installs the Prometheus recorder as the `metrics` facade's global recorder. It must come
-/// before the state's first use by `serve` (or a probe): the framework registers its series
-/// then, with whatever recorder is installed, and a recorder installed later sees none of them.
+/// before the probe routes and the gRPC service are built and before `serve` (or a probe) first
+/// uses the state: the framework registers its series then, with whatever recorder is
+/// installed, and a recorder installed later sees none of them.
 fn install_metrics() -> Result<PrometheusHandle, BuildError> {
     let handle = PrometheusBuilder::new()
         // Without buckets the exporter renders a histogram as a summary (quantiles computed in

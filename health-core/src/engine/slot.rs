@@ -154,6 +154,14 @@ impl Slot {
         }
     }
 
+    /// Counts a round that the open circuit kept the check from running (the scheduler's, or a
+    /// `refresh`).
+    pub(crate) fn skipped(&self) {
+        if let Some(series) = &self.series {
+            series.skipped();
+        }
+    }
+
     /// The current generation (bumped whenever a run ends).
     pub(crate) fn generation(&self) -> u64 {
         self.lock().generation
@@ -178,9 +186,6 @@ impl Slot {
         }
         let before = inner.breaker.circuit(now);
         if let Err(until) = inner.breaker.admit(now) {
-            if let Some(series) = &self.series {
-                series.skipped();
-            }
             return Begin::OpenUntil(until);
         }
         self.publish_circuit(inner, before, now, out);
