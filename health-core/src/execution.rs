@@ -132,7 +132,13 @@ async fn finish<S>(started: Started<'_, S>) -> CheckResult {
     let (outcome, latency, ended) = match awaited {
         Ok(Ok((Ok(Ok(outcome)), latency))) => (outcome, latency, None),
         Ok(Ok((Ok(Err(panic)), latency))) => panicked(panic.as_ref(), latency),
-        Ok(Ok((Err(_), latency))) => timed_out(latency),
+        // Cut at its deadline: it took its timeout (the measured time adds only the timer's
+        // lateness and the drop of the check's future).
+        Ok(Ok((Err(_), _))) => timed_out(spec.timeout()),
+        // A panic outside a poll of the check: when its future (or a guard in it) is dropped.
+        Ok(Err(error)) if error.is_panic() => {
+            panicked(error.into_panic().as_ref(), begun.elapsed())
+        }
         // Cancelled: the runtime is shutting down.
         Ok(Err(_)) => (
             CheckOutcome::unhealthy("check was cancelled"),

@@ -1,5 +1,5 @@
 //! A probe request allocates no more with a metrics recorder installed than without one: the
-//! answer is counted through a handle registered at the router's first answer, one atomic
+//! answer is counted through a handle registered when the router was built, one atomic
 //! increment, and the evaluation reads snapshots whose series were registered with the engine.
 //!
 //! Allocation counts are deterministic (no timing): a counting global allocator counts, per

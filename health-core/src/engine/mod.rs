@@ -177,7 +177,7 @@ pub async fn refresh<S: HealthState>(state: &S) {
                 waits.push((index, generation, now));
             }
             Begin::Busy { generation, since } => waits.push((index, generation, since)),
-            Begin::OpenUntil(_) => slot.skipped(),
+            Begin::OpenUntil(_) => {}
         }
     }
     for (index, generation, since) in waits {

@@ -71,6 +71,9 @@ struct SlotInner {
     out_of_service: Option<Arc<str>>,
     /// Whether the last run was slow (see `CheckSpec::slow_after`): a streak is warned of once.
     slow: bool,
+    /// Set when the scheduler retired the check (see `Slot::retire`): its status and circuit
+    /// series show no current value from then on, whatever runs it later (`refresh`).
+    retired: bool,
 }
 
 /// What a caller that wants to run a check may do.
@@ -148,14 +151,14 @@ impl Slot {
     /// The check is retired: it gates only the startup probe and the application has been
     /// ready, so it is no longer run (its series say so).
     pub(crate) fn retire(&self) {
-        let _inner = self.lock();
+        let mut inner = self.lock();
+        inner.retired = true;
         if let Some(series) = &self.series {
             series.retired();
         }
     }
 
-    /// Counts a round that the open circuit kept the check from running (the scheduler's, or a
-    /// `refresh`).
+    /// Counts a round of the scheduler that the open circuit kept the check from running.
     pub(crate) fn skipped(&self) {
         if let Some(series) = &self.series {
             series.skipped();
@@ -269,7 +272,9 @@ impl Slot {
             return;
         }
         inner.out_of_service = reason.clone();
-        if let (Some(series), Some(snapshot)) = (&self.series, &inner.snapshot) {
+        if let (Some(series), Some(snapshot), false) =
+            (&self.series, &inner.snapshot, inner.retired)
+        {
             series.reported(inner.reported(snapshot));
         }
         let now = Instant::now();
@@ -293,7 +298,7 @@ impl Slot {
         let snapshot = Arc::new(inner.apply(spec, result, now));
         inner.snapshot = Some(Arc::clone(&snapshot));
         if let Some(series) = &self.series {
-            let reported = inner.reported(&snapshot);
+            let reported = (!inner.retired).then(|| inner.reported(&snapshot));
             series.ran(&snapshot.result, reported, snapshot.consecutive_failures);
         }
         if previous != Some(snapshot.status) {
@@ -336,7 +341,7 @@ impl Slot {
     ) {
         let after = inner.breaker.circuit(now);
         if before.as_str() != after.as_str() {
-            if let Some(series) = &self.series {
+            if let (Some(series), false) = (&self.series, inner.retired) {
                 series.circuit(after);
             }
             let change = Change::Circuit {

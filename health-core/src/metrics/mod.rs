@@ -13,9 +13,10 @@
 //! with a check of the same name (or two copies of one state) add up in one series, and the
 //! phase is the last one set. A check whose result goes stale (its scheduler stalled) keeps
 //! its last gauges; `health_check_last_success_timestamp_seconds` and the run counters stop
-//! moving, which is what to alert on. A check that gates only the startup probe is retired
-//! once the application has been ready: its status and circuit gauges are all 0 from then on,
-//! and `kubernetes_healthcheck` is 1 (it fails no probe).
+//! moving, which is what to alert on. A check that gates only the startup probe is retired by
+//! the scheduler within one interval of the application becoming ready: its status and circuit
+//! gauges are all 0 from then on (a `refresh` that runs it again counts the run only), and
+//! `kubernetes_healthcheck` is 1 (it fails no probe).
 //!
 //! Labels carry only names the program fixes at compile time (check names, probe names,
 //! status values, HTTP status codes): never a message or an error's text, so the number of
@@ -32,7 +33,7 @@
 //! | `health_check_consecutive_failures` | gauge | `check` | unhealthy runs in a row, up to the last one |
 //! | `health_check_last_success_timestamp_seconds` | gauge | `check` | Unix time of the end of the last run that was not unhealthy (0: none yet) |
 //! | `health_check_circuit_state` | gauge | `check`, `state` | 1 on the circuit's state: `closed`, `open` or `half_open` |
-//! | `health_check_runs_total` | counter | `check`, `outcome` | runs by how they ended: `healthy`, `degraded`, `unhealthy`, `timed_out`, `panicked`, `cancelled`, and `skipped_circuit_open` for each round the open circuit kept the check from running |
+//! | `health_check_runs_total` | counter | `check`, `outcome` | runs by how they ended: `healthy`, `degraded`, `unhealthy`, `timed_out`, `panicked`, `cancelled`, and `skipped_circuit_open` for each round of the background scheduler that the open circuit kept the check from running (a round whose trial comes before the next round is that trial, delayed) |
 //! | `health_lifecycle_phase` | gauge | `phase` | 1 on the current phase: `starting`, `started`, `ready`, `draining` |
 //! | `health_probe_responses_total` | counter | `probe`, `code` | HTTP answers of the probe routes, by probe (`startup`, `liveness`, `readiness`, `full`) and status code (`200`, `503`, `404`, `405`, or `other`) |
 //! | `health_grpc_check_responses_total` | counter | `probe`, `status` | gRPC health `Check` answers (feature `grpc`), by what was asked (`startup`, `liveness`, `readiness`, `check` for one check's name, `unknown`) and answer (`serving`, `not_serving`, `not_found`) |

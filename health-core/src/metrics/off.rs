@@ -16,7 +16,7 @@ impl CheckSeries {
     }
 
     #[inline(always)]
-    pub(crate) fn ran(&self, _result: &CheckResult, _reported: Status, _failures: u32) {}
+    pub(crate) fn ran(&self, _result: &CheckResult, _reported: Option<Status>, _failures: u32) {}
 
     #[inline(always)]
     pub(crate) fn reported(&self, _status: Status) {}

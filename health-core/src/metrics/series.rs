@@ -93,9 +93,9 @@ impl CheckSeries {
         series
     }
 
-    /// A run ended with `result`; the check now reports `reported`, after `failures` unhealthy
-    /// runs in a row.
-    pub(crate) fn ran(&self, result: &CheckResult, reported: Status, failures: u32) {
+    /// A run ended with `result`; the check now reports `reported` (`None`: it is retired, its
+    /// status shows no current value), after `failures` unhealthy runs in a row.
+    pub(crate) fn ran(&self, result: &CheckResult, reported: Option<Status>, failures: u32) {
         self.duration.record(result.latency.as_secs_f64());
         self.runs[result.end.index()].increment(1);
         one_of(&self.last_result, result.end.index());
@@ -105,6 +105,9 @@ impl CheckSeries {
             self.last_success
                 .set(now.map_or(0.0, |since| since.as_secs_f64()));
         }
+        let Some(reported) = reported else {
+            return;
+        };
         for sli in &self.sli {
             match reported {
                 Status::Unhealthy => sli.error.increment(1),
