@@ -10,7 +10,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::task::JoinHandle;
+use tokio::task::{JoinError, JoinHandle};
 use tokio::time::error::Elapsed;
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -121,33 +121,7 @@ async fn finish<S>(started: Started<'_, S>) -> CheckResult {
         span,
     } = started;
     let awaited = tokio::time::timeout_at(run_deadline(begun, spec.timeout()), &mut task.0).await;
-    let timed_out = |latency| {
-        let message = format!("timed out after {} ms", spec.timeout().as_millis());
-        (
-            CheckOutcome::unhealthy(message),
-            latency,
-            Some(RunEnd::TimedOut),
-        )
-    };
-    let (outcome, latency, ended) = match awaited {
-        Ok(Ok((Ok(Ok(outcome)), latency))) => (outcome, latency, None),
-        Ok(Ok((Ok(Err(panic)), latency))) => panicked(panic.as_ref(), latency),
-        // Cut at its deadline: it took its timeout (the measured time adds only the timer's
-        // lateness and the drop of the check's future).
-        Ok(Ok((Err(_), _))) => timed_out(spec.timeout()),
-        // A panic outside a poll of the check: when its future (or a guard in it) is dropped.
-        Ok(Err(error)) if error.is_panic() => {
-            panicked(error.into_panic().as_ref(), begun.elapsed())
-        }
-        // Cancelled: the runtime is shutting down.
-        Ok(Err(_)) => (
-            CheckOutcome::unhealthy("check was cancelled"),
-            begun.elapsed(),
-            Some(RunEnd::Cancelled),
-        ),
-        // The task did not end itself at its deadline (the runtime too busy to run it).
-        Err(_) => timed_out(begun.elapsed()),
-    };
+    let (outcome, latency, ended) = judged(awaited, spec, begun);
     let (mut status, mut message, details) = outcome.into_parts();
     if status == Status::Healthy {
         if let Some(limit) = spec.degraded_after() {
@@ -176,6 +150,42 @@ async fn finish<S>(started: Started<'_, S>) -> CheckResult {
         message,
         details,
         end,
+    }
+}
+
+/// What a run's task came to: the check's outcome and latency, and how the run ended when the
+/// check returned no outcome of its own (`None`: it returned one).
+fn judged<S>(
+    awaited: Result<Result<Ran, JoinError>, Elapsed>,
+    spec: &CheckSpec<S>,
+    begun: Instant,
+) -> (CheckOutcome, Duration, Option<RunEnd>) {
+    let timed_out = |latency| {
+        let message = format!("timed out after {} ms", spec.timeout().as_millis());
+        (
+            CheckOutcome::unhealthy(message),
+            latency,
+            Some(RunEnd::TimedOut),
+        )
+    };
+    match awaited {
+        Ok(Ok((Ok(Ok(outcome)), latency))) => (outcome, latency, None),
+        Ok(Ok((Ok(Err(panic)), latency))) => panicked(panic.as_ref(), latency),
+        // Cut at its deadline: it took its timeout (the measured time adds only the timer's
+        // lateness and the drop of the check's future).
+        Ok(Ok((Err(_), _))) => timed_out(spec.timeout()),
+        // A panic outside a poll of the check: when its future (or a guard in it) is dropped.
+        Ok(Err(error)) if error.is_panic() => {
+            panicked(error.into_panic().as_ref(), begun.elapsed())
+        }
+        // Cancelled: the runtime is shutting down.
+        Ok(Err(_)) => (
+            CheckOutcome::unhealthy("check was cancelled"),
+            begun.elapsed(),
+            Some(RunEnd::Cancelled),
+        ),
+        // The task did not end itself at its deadline (the runtime too busy to run it).
+        Err(_) => timed_out(begun.elapsed()),
     }
 }
 
